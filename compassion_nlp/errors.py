@@ -1,0 +1,90 @@
+"""Every user-facing error and warning message, in one place.
+
+Each message has a code, says what was expected, what was found and how to fix it. Messages
+name files, encounters, lines and utterance ids, never transcript text: transcripts are clinical
+data and messages end up in logs.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import Enum
+from pathlib import Path
+
+logger = logging.getLogger("compassion_nlp")
+
+
+class Errors(str, Enum):
+    """Error message templates. Format them with keyword arguments only."""
+
+    E001 = "[E001] {path}: file not found."
+    E002 = "[E002] {path}: the file is empty (0 bytes, or only whitespace after decoding)."
+    E003 = (
+        "[E003] {path}: this looks like a binary file ({detail}), not a transcript. "
+        "Pass a text, subtitle, JSON, CSV, TextGrid or .docx transcript."
+    )
+    E004 = (
+        "[E004] {path}: the transcript format could not be recognised ({detail}). "
+        "Pass --format with one of: {formats}."
+    )
+    E005 = (
+        "[E005] {path}: no speakers found ({detail}). compassion-nlp needs speaker labels "
+        "such as 'Doctor:' or '[patient]', voice tags, or diarised speech-to-text output."
+    )
+    E006 = (
+        "[E006] {path}: the bytes cannot be decoded as text ({detail}). "
+        "Save the file as UTF-8 and try again."
+    )
+    E007 = (
+        "[E007] {path}: the file is {size_mb:.1f} MB, over the {limit_mb:.1f} MB limit for one "
+        "transcript. Split it, or raise the limit with --max-mb."
+    )
+    E008 = "[E008] {path}: malformed {format} ({detail}). Check the file at the place named."
+    E009 = "[E009] Unknown format '{name}'. Choose one of: {formats}."
+    E010 = (
+        "[E010] Bad role mapping '{item}': expected 'SPEAKER=ROLE' with ROLE one of "
+        "{roles}."
+    )
+    E011 = (
+        "[E011] {path}: cannot write a table with extension '{ext}'. "
+        "Use one of: {exts}."
+    )
+    E012 = "[E012] {path}: no files with a transcript extension were found under this folder."
+    E013 = "[E013] {path}: the role-mapping file could not be read ({detail})."
+    E014 = "[E014] Unknown setting '{name}': choose one of {settings}."
+    E015 = "[E015] {path}: the .docx file could not be opened ({detail})."
+    E016 = (
+        "[E016] {path}: the file holds {n} fragments of text but none has a speaker "
+        "or any text after cleaning."
+    )
+
+
+class Warnings(str, Enum):
+    """Warning message templates (logged, and kept on the encounter's metadata)."""
+
+    W001 = "[W001] {path}: {n} negative or malformed timestamp(s) clamped to 0 ({where})."
+    W002 = "[W002] {path}: {n} cue(s) had no speaker; they are kept under speaker 'UNKNOWN'."
+    W003 = "[W003] {path}: not valid UTF-8; decoded as {encoding} (confidence {confidence})."
+    W004 = "[W004] {path}: {n} speaker label(s) looked like typos and were merged: {merges}."
+    W005 = "[W005] {path}: {n} cue(s) had an end time before their start; end set to start."
+
+
+class CompassionError(Exception):
+    """An error about user input that the CLI reports without a traceback.
+
+    Attributes:
+        code: the message code, e.g. ``"E004"``.
+        path: the file concerned, when there is one.
+    """
+
+    def __init__(self, template: Errors, path: str | Path | None = None, **kwargs: object):
+        self.code = template.name
+        self.path = str(path) if path is not None else None
+        super().__init__(template.value.format(path=path, **kwargs))
+
+
+def warn(template: Warnings, path: str | Path, **kwargs: object) -> str:
+    """Log a warning and return its message (to be stored on the encounter)."""
+    message = template.value.format(path=path, **kwargs)
+    logger.warning(message)
+    return message

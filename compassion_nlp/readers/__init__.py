@@ -1,0 +1,319 @@
+"""Reading transcripts: find the files, detect each format, parse, and build encounters.
+
+>>> from compassion_nlp.readers import read
+>>> encounters = read("consultation.vtt")            # one file (or one TextGrid pair)
+>>> for result in read_paths(["transcripts/"]):      # a batch: errors do not stop it
+...     print(result.source.encounter_id, result.error or len(result.encounters))
+
+Formats (``format=`` / ``--format``): ``text`` (speaker-prefixed plain text, Markdown),
+``csv`` (a dialogue per row, or a turn table: decided by the header), ``vtt``, ``srt``,
+``json`` (QMSum, speech-to-text outputs, generic turn lists, JSON Lines), ``textgrid``,
+``docx``. Without ``format`` the extension decides, then the content.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..decoding import DEFAULT_MAX_MB, read_text
+from ..errors import CompassionError, Errors
+from ..model import Encounter, Role, Setting
+from .base import RawTranscript, build
+
+logger = logging.getLogger("compassion_nlp")
+
+FORMATS: tuple[str, ...] = ("text", "csv", "vtt", "srt", "json", "textgrid", "docx")
+#: extensions read when a folder is given (case-insensitive)
+EXTENSIONS: dict[str, str] = {
+    ".txt": "text", ".md": "text", ".text": "text", ".csv": "csv", ".tsv": "csv",
+    ".vtt": "vtt", ".srt": "srt", ".json": "json", ".jsonl": "json", ".textgrid": "textgrid",
+    ".docx": "docx",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One unit to read: usually a file; several for one-file-per-speaker TextGrids.
+
+    Attributes:
+        paths: the files.
+        encounter_id: the id given to its encounter(s): the path relative to the folder
+            given, without the role suffix for TextGrid pairs.
+    """
+
+    paths: tuple[Path, ...]
+    encounter_id: str
+
+
+@dataclass
+class ReadResult:
+    """The outcome of reading one source: encounters, or an error (never both)."""
+
+    source: Source
+    encounters: list[Encounter] = field(default_factory=list)
+    error: CompassionError | None = None
+
+
+def _textgrid_group(path: Path) -> tuple[Path, ...]:
+    from .textgrid import SUFFIX
+
+    m = SUFFIX.match(path.stem)
+    if not m:
+        return (path,)
+    siblings = sorted(
+        p for p in path.parent.iterdir()
+        if p.suffix.lower() == ".textgrid" and (s := SUFFIX.match(p.stem)) is not None
+        and s.group("stem") == m.group("stem")
+    )
+    return tuple(siblings) or (path,)
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Source], list[Path]]:
+    """Expand files and folders (recursively) into sources.
+
+    Returns:
+        The sources to read, and the files found in folders that were not read because their
+        extension is not a transcript extension (reported, never silently skipped).
+    """
+    sources: list[Source] = []
+    ignored: list[Path] = []
+    seen: set[tuple[Path, ...]] = set()
+
+    def add(path: Path, base: Path | None) -> None:
+        group = _textgrid_group(path) if path.suffix.lower() == ".textgrid" else (path,)
+        if group in seen:
+            return
+        seen.add(group)
+        if base is None:
+            ident = path.name
+        else:
+            ident = path.relative_to(base).as_posix()
+        if len(group) > 1:
+            from .textgrid import SUFFIX
+
+            m = SUFFIX.match(path.stem)
+            assert m is not None
+            ident = ident[: len(ident) - len(path.name)] + m.group("stem")
+        sources.append(Source(group, ident))
+
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+            found = False
+            for file in files:
+                if any(part.startswith(".") for part in file.relative_to(path).parts):
+                    continue
+                if file.suffix.lower() in EXTENSIONS:
+                    add(file, path)
+                    found = True
+                else:
+                    ignored.append(file)
+            if not found:
+                sources.append(Source((path,), path.name))
+        else:
+            add(path, None)
+    return sources, ignored
+
+
+def detect_format(path: Path, text: str | None) -> str:
+    """The format of a file: by extension, then by content."""
+    ext = path.suffix.lower()
+    by_ext = EXTENSIONS.get(ext)
+    if by_ext in ("vtt", "srt", "json", "textgrid", "docx", "csv"):
+        return by_ext
+    if text is None:
+        raise CompassionError(Errors.E004, path, detail="no text", formats=", ".join(FORMATS))
+    head = text.lstrip()[:2000]
+    from .textgrid import looks_like_textgrid
+
+    if head.startswith("WEBVTT"):
+        return "vtt"
+    if looks_like_textgrid(head):
+        return "textgrid"
+    if head[:1] in "[{" and _is_json(head, text):
+        return "json"
+    from .subtitles import looks_like_srt
+
+    if looks_like_srt(head):
+        return "srt"
+    return "text"
+
+
+def _is_json(head: str, text: str) -> bool:
+    import json
+
+    try:
+        json.loads(text)
+        return True
+    except ValueError:
+        first = text.lstrip().split("\n", 1)[0]
+        try:
+            json.loads(first)
+            return first.lstrip().startswith("{")
+        except ValueError:
+            return False
+
+
+def _parse(fmt: str, source: Source, texts: list[str]) -> list[RawTranscript]:
+    path = source.paths[0]
+    text = texts[0] if texts else ""
+    if fmt == "text":
+        from .text import parse_lines
+
+        lines = list(enumerate(text.split("\n"), 1))
+        fragments = parse_lines(lines)
+        if not any(f.speaker for f in fragments):
+            raise CompassionError(Errors.E005, path, detail="no line starts with a speaker label")
+        return [RawTranscript(fragments)]
+    if fmt == "csv":
+        from .tables import header_of, is_dialogue_csv, is_turn_table
+        from .tables import read_dialogue_csv, read_turn_table
+
+        header = header_of(text, path)
+        if is_dialogue_csv(header):
+            return read_dialogue_csv(path, text)
+        if is_turn_table(header):
+            return read_turn_table(path, text)
+        raise CompassionError(
+            Errors.E004, path,
+            detail="a CSV/TSV without a dialogue column or speaker and text columns",
+            formats=", ".join(FORMATS),
+        )
+    if fmt == "json":
+        from .jsonfmt import read_json
+
+        return read_json(path, text)
+    if fmt == "textgrid":
+        from .textgrid import read_textgrids
+
+        return read_textgrids(list(source.paths), texts)
+    if fmt in ("vtt", "srt"):
+        from .subtitles import read_srt, read_vtt
+
+        return (read_vtt if fmt == "vtt" else read_srt)(path, text)
+    if fmt == "docx":
+        from .docx import read_docx
+
+        return read_docx(path)
+    raise CompassionError(Errors.E009, name=fmt, formats=", ".join(FORMATS))
+
+
+Postprocess = Callable[[Encounter], Encounter]
+
+
+def read_source(
+    source: Source,
+    *,
+    format: str | None = None,
+    max_mb: float = DEFAULT_MAX_MB,
+) -> list[Encounter]:
+    """Parse one source into encounters (turns only: no roles, no utterances yet)."""
+    if format is not None and format not in FORMATS:
+        raise CompassionError(Errors.E009, name=format, formats=", ".join(FORMATS))
+    path = source.paths[0]
+    if path.is_dir():
+        raise CompassionError(Errors.E012, path)
+    fmt = format or (
+        "docx" if path.suffix.lower() == ".docx" else None
+    )
+    texts: list[str] = []
+    warnings: list[str] = []
+    encoding = None
+    if fmt != "docx":
+        for p in source.paths:
+            decoded = read_text(p, max_mb=max_mb)
+            texts.append(decoded.text)
+            warnings.extend(decoded.warnings)
+            encoding = encoding or decoded.encoding
+        fmt = fmt or detect_format(path, texts[0])
+    else:
+        from ..decoding import read_bytes
+
+        read_bytes(path, max_mb=max_mb)  # existence, size and emptiness checks
+    raws = _parse(fmt, source, texts)
+    encounters = []
+    for raw in raws:
+        raw.warnings[:0] = warnings
+        raw.metadata.setdefault("format", fmt)
+        if encoding:
+            raw.metadata.setdefault("encoding", encoding)
+        if raw.setting:
+            raw.metadata["setting"] = raw.setting
+        encounters.append(build(raw, path=path, encounter_id=source.encounter_id))
+    return encounters
+
+
+def read(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    roles: Mapping[str, Role] | None = None,
+    setting: Setting | None = None,
+    max_mb: float = DEFAULT_MAX_MB,
+) -> list[Encounter]:
+    """Read one transcript file into encounters with roles and utterances.
+
+    Args:
+        path: a transcript file (a ``_doctor.TextGrid`` brings in its ``_patient`` partner).
+        format: one of :data:`FORMATS`; detected when omitted.
+        roles: explicit speaker → role mapping, which wins over every other source.
+        setting: ``clinical`` or ``meeting``; inferred when omitted.
+        max_mb: larger files are refused (E007).
+
+    Raises:
+        CompassionError: with a code and the file name, for any bad input.
+
+    Example:
+        >>> [enc] = read("day1_consultation01_doctor.TextGrid")
+        >>> enc.to_dataframe().head()
+    """
+    sources, _ = discover([path])
+    out: list[Encounter] = []
+    for source in sources:
+        result = _read_one(source, format=format, roles=roles, setting=setting, max_mb=max_mb)
+        if result.error is not None:
+            raise result.error
+        out.extend(result.encounters)
+    return out
+
+
+def _read_one(
+    source: Source,
+    *,
+    format: str | None,
+    roles: Mapping[str, Role] | None,
+    setting: Setting | None,
+    max_mb: float,
+) -> ReadResult:
+    from ..roles import assign_roles
+    from ..segment import segment_many
+
+    try:
+        encounters = read_source(source, format=format, max_mb=max_mb)
+        encounters = [assign_roles(e, mapping=roles, setting=setting) for e in encounters]
+        return ReadResult(source, list(segment_many(encounters)))
+    except CompassionError as exc:
+        return ReadResult(source, error=exc)
+
+
+def read_paths(
+    paths: Iterable[str | Path],
+    *,
+    format: str | None = None,
+    roles: Mapping[str, Role] | None = None,
+    setting: Setting | None = None,
+    max_mb: float = DEFAULT_MAX_MB,
+    sources: list[Source] | None = None,
+) -> Iterator[ReadResult]:
+    """Read many files and folders; a bad file yields a result with an error, and the batch
+    goes on. Folders are read recursively; ids are paths relative to the folder given."""
+    if sources is None:
+        sources, ignored = discover(paths)
+        for path in ignored:
+            logger.info("not a transcript extension, not read: %s", path)
+    for source in sources:
+        yield _read_one(source, format=format, roles=roles, setting=setting, max_mb=max_mb)

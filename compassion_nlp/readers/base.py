@@ -1,0 +1,202 @@
+"""What every reader returns, and how raw fragments become an :class:`Encounter`.
+
+A reader only parses: it turns decoded text (or bytes) into :class:`RawTranscript` objects,
+lists of :class:`Fragment` (speaker label as written, raw text, line, times). :func:`build`
+does the rest the same way for every format: markup cleaning, speaker normalisation and
+typo merging, and merging consecutive fragments of one speaker into turns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import CompassionError, Errors, Warnings, warn
+from ..markup import clean
+from ..model import Encounter, Piece, Role, Setting, Speaker, Turn
+
+UNKNOWN_SPEAKER = "UNKNOWN"
+
+
+@dataclass
+class Fragment:
+    """One piece of talk as the source has it.
+
+    Attributes:
+        speaker: the speaker label as written, or ``None`` when the source gives none.
+        text: raw text, markup included.
+        line: 1-based line of the source where the text stands (line-based formats).
+        start, end: seconds, when the format has times.
+    """
+
+    speaker: str | None
+    text: str
+    line: int | None = None
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass
+class RawTranscript:
+    """What a reader returns for one encounter.
+
+    Attributes:
+        suffix: appended to the encounter id (``"#D2N001"`` for a row of a CSV of dialogues).
+        fragments: the talk, in order.
+        setting: ``clinical`` or ``meeting`` when the format says so, else ``None``.
+        role_hints: speaker label → (role, confidence) known from the format itself (a
+            ``_doctor.TextGrid`` file, a tier name).
+        metadata: format-specific details worth keeping (no transcript text).
+        warnings: messages already logged while parsing.
+    """
+
+    fragments: list[Fragment]
+    suffix: str = ""
+    setting: Setting | None = None
+    role_hints: dict[str, tuple[Role, float]] = field(default_factory=dict)
+    metadata: dict[str, object] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+_LABEL_TRIM = re.compile(r"^[\s\"'*#>\-\[\(]+|[\s\"'*:.,;\]\)]+$")
+_LABEL_SEP = re.compile(r"[_\s]+")
+
+
+def normalise_label(label: str) -> str:
+    """``' "Docotr_2:'`` → ``'Docotr 2'``: trim quotes, markdown and punctuation, unify spaces."""
+    name = _LABEL_TRIM.sub("", label.strip())
+    name = _LABEL_SEP.sub(" ", name).strip()
+    return name or label.strip() or UNKNOWN_SPEAKER
+
+
+def _merge_typos(counts: Counter[str]) -> dict[str, str]:
+    """Map speaker keys that are typos of a more frequent key (same lexicon entry) onto it."""
+    from ..roles import canonical_label
+
+    canon: dict[str, str] = {}
+    for key in counts:
+        match = canonical_label(key)
+        if match is not None:
+            canon[key] = match
+    merges: dict[str, str] = {}
+    by_canon: dict[str, list[str]] = {}
+    for key, value in canon.items():
+        by_canon.setdefault(value, []).append(key)
+    for keys in by_canon.values():
+        if len(keys) < 2:
+            continue
+        keys.sort(key=lambda k: (-counts[k], k))
+        for typo in keys[1:]:
+            merges[typo] = keys[0]
+    return merges
+
+
+def build(raw: RawTranscript, *, path: str | Path, encounter_id: str) -> Encounter:
+    """Clean, merge and assemble one raw transcript into an :class:`Encounter`.
+
+    Roles are left ``unknown`` except for format hints; :mod:`compassion_nlp.roles` assigns
+    them, and :mod:`compassion_nlp.segment` splits turns into utterances.
+    """
+    warnings = list(raw.warnings)
+    cleaned: list[tuple[str, Fragment, str, Counter[str]]] = []
+    no_speaker = 0
+    for frag in raw.fragments:
+        text, flags = clean(frag.text)
+        if frag.speaker is None or not frag.speaker.strip():
+            label = UNKNOWN_SPEAKER
+            no_speaker += 1
+        else:
+            label = frag.speaker
+        if not text and not flags:
+            continue
+        cleaned.append((label, frag, text, flags))
+    if not cleaned:
+        raise CompassionError(Errors.E016, path, n=len(raw.fragments))
+    if no_speaker:
+        if no_speaker == len(raw.fragments) and not raw.metadata.get("speakerless_ok", True):
+            raise CompassionError(Errors.E005, path, detail="no fragment has a speaker")
+        warnings.append(warn(Warnings.W002, path, n=no_speaker))
+
+    # speaker keys: normalised, case-insensitive; the first spelling names the speaker
+    names: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    counts: Counter[str] = Counter()
+    keyed: list[tuple[str, Fragment, str, Counter[str]]] = []
+    for label, frag, text, flags in cleaned:
+        name = normalise_label(label)
+        key = name.casefold()
+        names.setdefault(key, name)
+        labels.setdefault(key, label.strip())
+        counts[key] += 1
+        keyed.append((key, frag, text, flags))
+    merges = _merge_typos(counts)
+    if merges:
+        shown = ", ".join(f"{labels[a]!r}->{labels[b]!r}" for a, b in sorted(merges.items()))
+        warnings.append(warn(Warnings.W004, path, n=len(merges), merges=shown))
+
+    turns: list[Turn] = []
+    current: list[tuple[Fragment, str, Counter[str]]] = []
+    current_key: str | None = None
+
+    def flush() -> None:
+        if not current or current_key is None:
+            return
+        pieces: list[Piece] = []
+        parts: list[str] = []
+        flags: Counter[str] = Counter()
+        offset = 0
+        for frag, text, frag_flags in current:
+            flags.update(frag_flags)
+            pieces.append(Piece(frag.text, offset, frag.line, frag.start, frag.end))
+            if text:
+                parts.append(text)
+                offset += len(text) + 1
+        starts = [f.start for f, _, _ in current if f.start is not None]
+        ends = [f.end for f, _, _ in current if f.end is not None]
+        turns.append(
+            Turn(
+                id=len(turns) + 1,
+                speaker=names[current_key],
+                text=" ".join(parts),
+                start=min(starts) if starts else None,
+                end=max(ends) if ends else None,
+                source_line=current[0][0].line,
+                flags=dict(flags),
+                pieces=tuple(pieces),
+            )
+        )
+
+    for key, frag, text, flags in keyed:
+        key = merges.get(key, key)
+        if key != current_key:
+            flush()
+            current, current_key = [], key
+        current.append((frag, text, flags))
+    flush()
+
+    speakers: dict[str, Speaker] = {}
+    hints = {normalise_label(k).casefold(): v for k, v in raw.role_hints.items()}
+    for turn in turns:
+        if turn.speaker in speakers:
+            continue
+        key = turn.speaker.casefold()
+        role, confidence = hints.get(key, ("unknown", 0.0))
+        speakers[turn.speaker] = Speaker(
+            id=turn.speaker,
+            label=labels[key],
+            name=turn.speaker,
+            role=role,
+            role_source="format" if key in hints else "none",
+            role_confidence=confidence,
+        )
+    metadata: dict[str, object] = {"source": str(path), **raw.metadata, "warnings": warnings}
+    metadata.pop("speakerless_ok", None)
+    return Encounter(
+        id=encounter_id + raw.suffix,
+        setting=raw.setting or "clinical",
+        speakers=speakers,
+        turns=tuple(turns),
+        metadata=metadata,
+    )

@@ -1,0 +1,190 @@
+"""CSV and TSV files: a dialogue per row, or a table of turns.
+
+*Dialogue CSVs* (ACI-Bench, MTS-Dialog) hold one whole conversation per row in a column such as
+``dialogue``; each row becomes an encounter whose id gets a ``#<row id>`` suffix, and the
+dialogue cell is parsed as a speaker-prefixed text transcript (:mod:`.text`), keeping the
+file's line numbers.
+
+*Turn tables* hold one turn per row; the header is matched against aliases (``speaker``,
+``role``, ``text``/``content``/``utterance``, ``start``/``end``…). An optional ``encounter_id``
+(or ``conversation_id``…) column splits one table into several encounters.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import CompassionError, Errors
+from ..model import ROLES, Role
+from .base import Fragment, RawTranscript
+from .text import parse_lines, parse_time
+
+DIALOGUE_COLUMNS = ("dialogue", "dialog", "conversation", "transcript", "src", "dialogue_text")
+ROW_ID_COLUMNS = ("encounter_id", "id", "dialogue_id", "conversation_id", "file", "filename")
+SPEAKER_COLUMNS = ("speaker", "speaker_label", "speaker_name", "name", "participant", "who",
+                   "author", "spk")
+ROLE_COLUMNS = ("role", "speaker_role", "party")
+TEXT_COLUMNS = ("text", "content", "utterance", "transcript", "sentence", "message", "turn",
+                "words", "caption", "body")
+START_COLUMNS = ("start", "start_time", "begin", "start_sec", "start_seconds", "offset",
+                 "timestamp", "time", "start_ms")
+END_COLUMNS = ("end", "end_time", "stop", "end_sec", "end_seconds", "end_ms")
+GROUP_COLUMNS = ("encounter_id", "conversation_id", "dialogue_id", "session_id", "meeting_id",
+                 "encounter", "conversation")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+
+def _find(header: list[str], aliases: tuple[str, ...]) -> int | None:
+    normed = [_norm(h) for h in header]
+    for alias in aliases:
+        if alias in normed:
+            return normed.index(alias)
+    return None
+
+
+def _delimiter(text: str, path: Path) -> str:
+    """Tab for .tsv; otherwise the most frequent of , tab ; | in the header line."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    header = text.split("\n", 1)[0]
+    return max(",\t;|", key=header.count)
+
+
+def _rows(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
+    """CSV records with the 1-based line on which each starts."""
+    lines = (line + "\n" for line in text.split("\n"))
+    reader = csv.reader(lines, delimiter=_delimiter(text, path))
+    last = 0
+    try:
+        for row in reader:
+            yield last + 1, row
+            last = reader.line_num
+    except csv.Error as exc:
+        raise CompassionError(
+            Errors.E008, path, format="CSV", detail=f"{exc} near line {reader.line_num}"
+        ) from None
+
+
+def header_of(text: str, path: Path) -> list[str]:
+    """The header row of a CSV/TSV text (empty when there is none)."""
+    for _, row in _rows(text, path):
+        return row
+    return []
+
+
+def is_dialogue_csv(header: list[str]) -> bool:
+    """True when a column holds whole dialogues."""
+    return _find(header, DIALOGUE_COLUMNS) is not None
+
+
+def is_turn_table(header: list[str]) -> bool:
+    """True when the header has a speaker (or role) column and a text column."""
+    has_who = _find(header, SPEAKER_COLUMNS) is not None or _find(header, ROLE_COLUMNS) is not None
+    return has_who and _find(header, TEXT_COLUMNS) is not None
+
+
+def read_dialogue_csv(path: Path, text: str) -> list[RawTranscript]:
+    """One encounter per row of a CSV whose dialogue column holds a whole conversation."""
+    rows = _rows(text, path)
+    try:
+        _, header = next(rows)
+    except StopIteration:
+        raise CompassionError(Errors.E002, path) from None
+    col = _find(header, DIALOGUE_COLUMNS)
+    if col is None:
+        raise CompassionError(Errors.E008, path, format="dialogue CSV", detail="no dialogue column")
+    id_col = _find(header, ROW_ID_COLUMNS)
+    out: list[RawTranscript] = []
+    seen: set[str] = set()
+    for number, (line, row) in enumerate(rows, 1):
+        if not any(cell.strip() for cell in row):
+            continue
+        if col >= len(row):
+            raise CompassionError(
+                Errors.E008, path, format="dialogue CSV", detail=f"row at line {line} is short"
+            )
+        cell_line = line + sum(cell.count("\n") for cell in row[:col])
+        lines = [(cell_line + i, part) for i, part in enumerate(row[col].split("\n"))]
+        row_id = row[id_col].strip() if id_col is not None and id_col < len(row) else ""
+        row_id = row_id or str(number)
+        if row_id in seen:
+            row_id = f"{row_id}-{number}"
+        seen.add(row_id)
+        meta = {
+            _norm(h): row[i] for i, h in enumerate(header)
+            if i != col and i < len(row) and len(row[i]) < 200
+        }
+        out.append(
+            RawTranscript(
+                parse_lines(lines),
+                suffix=f"#{row_id}",
+                metadata={"row": number, "columns": meta, "speakerless_ok": False},
+            )
+        )
+    return out
+
+
+def _seconds(value: str, millis: bool) -> float | None:
+    value = value.strip()
+    if not value:
+        return None
+    seconds = parse_time(value)
+    if seconds is not None and millis and ":" not in value:
+        seconds /= 1000
+    return seconds
+
+
+def read_turn_table(path: Path, text: str) -> list[RawTranscript]:
+    """Encounters from a table of turns (one turn per row)."""
+    rows = _rows(text, path)
+    try:
+        _, header = next(rows)
+    except StopIteration:
+        raise CompassionError(Errors.E002, path) from None
+    spk = _find(header, SPEAKER_COLUMNS)
+    role_col = _find(header, ROLE_COLUMNS)
+    txt = _find(header, TEXT_COLUMNS)
+    if txt is None or (spk is None and role_col is None):
+        raise CompassionError(
+            Errors.E008, path, format="turn table",
+            detail="the header needs a speaker or role column and a text column",
+        )
+    start_col, end_col = _find(header, START_COLUMNS), _find(header, END_COLUMNS)
+    group_col = _find(header, GROUP_COLUMNS)
+    normed = [_norm(h) for h in header]
+    millis = bool(start_col is not None and normed[start_col].endswith("ms"))
+    groups: dict[str, RawTranscript] = {}
+    for line, row in rows:
+        if not any(cell.strip() for cell in row):
+            continue
+
+        def cell(i: int | None, row: list[str] = row) -> str:
+            return row[i] if i is not None and i < len(row) else ""
+
+        group = cell(group_col).strip()
+        raw = groups.setdefault(
+            group, RawTranscript([], suffix=f"#{group}" if group_col is not None else "")
+        )
+        role = cell(role_col).strip().lower()
+        speaker = cell(spk).strip() or (role.capitalize() if role else "")
+        if role in ROLES and speaker:
+            role_value: Role = role  # type: ignore[assignment]
+            raw.role_hints[speaker] = (role_value, 1.0)
+        raw.fragments.append(
+            Fragment(
+                speaker or None,
+                cell(txt),
+                line,
+                _seconds(cell(start_col), millis),
+                _seconds(cell(end_col), millis),
+            )
+        )
+    if not groups:
+        raise CompassionError(Errors.E016, path, n=0)
+    return list(groups.values())

@@ -1,0 +1,131 @@
+"""Praat TextGrid: long ("ooTextFile") and short forms, interval and point tiers.
+
+Two layouts: one tier per speaker in one file (the tier name is the speaker), or one file per
+speaker (PriMock57: ``X_doctor.TextGrid`` + ``X_patient.TextGrid``, where the tier is usually
+just called ``Speaker``). Files of one encounter are merged by time; the role comes from the
+file-name suffix when there is one.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..errors import CompassionError, Errors
+from ..model import Role
+from .base import Fragment, RawTranscript
+
+_TOKEN = re.compile(
+    r'"(?P<str>(?:[^"]|"")*)"'  # a string; "" is an escaped quote
+    r"|\[\s*\d*\s*\]"  # item [1]: / intervals [3]: indices, skipped
+    r"|(?P<num>(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.]))"
+    r"|<exists>|<absent>"
+)
+#: file-name suffixes that name a speaker's role (``_doctor.TextGrid``)
+SUFFIX = re.compile(
+    r"^(?P<stem>.+?)[_\-. ](?P<role>doctor|clinician|gp|nurse|patient|client|carer|"
+    r"interviewer|interviewee|leader|chair|staff)$",
+    re.IGNORECASE,
+)
+_SUFFIX_ROLES: dict[str, Role] = {
+    "doctor": "clinician", "clinician": "clinician", "gp": "clinician", "nurse": "clinician",
+    "interviewer": "clinician", "patient": "patient", "client": "patient", "carer": "patient",
+    "interviewee": "patient", "leader": "leader", "chair": "leader", "staff": "staff",
+}
+
+
+def looks_like_textgrid(text: str) -> bool:
+    """True for Praat TextGrid text."""
+    head = text[:300]
+    return "ooTextFile" in head and "TextGrid" in head
+
+
+def _tokens(text: str) -> list[tuple[str | float, int]]:
+    out: list[tuple[str | float, int]] = []
+    line, last = 1, 0
+    for m in _TOKEN.finditer(text):
+        line += text.count("\n", last, m.start())
+        last = m.start()
+        if m.group("str") is not None:
+            out.append((m.group("str").replace('""', '"'), line))
+        elif m.group("num") is not None:
+            out.append((float(m.group("num")), line))
+    return out
+
+
+def parse_tiers(text: str, path: Path) -> list[tuple[str, list[Fragment]]]:
+    """The tiers of one TextGrid as (tier name, fragments with times and lines)."""
+    toks = _tokens(text)
+    pos = 0
+
+    def take() -> tuple[str | float, int]:
+        nonlocal pos
+        if pos >= len(toks):
+            raise CompassionError(Errors.E008, path, format="TextGrid", detail="ends too early")
+        pos += 1
+        return toks[pos - 1]
+
+    def number() -> float:
+        value, line = take()
+        if not isinstance(value, float):
+            raise CompassionError(
+                Errors.E008, path, format="TextGrid", detail=f"expected a number on line {line}"
+            )
+        return value
+
+    def string() -> tuple[str, int]:
+        value, line = take()
+        if not isinstance(value, str):
+            raise CompassionError(
+                Errors.E008, path, format="TextGrid", detail=f"expected text on line {line}"
+            )
+        return value, line
+
+    if len(toks) < 2 or toks[0][0] != "ooTextFile":
+        raise CompassionError(Errors.E008, path, format="TextGrid", detail="no ooTextFile header")
+    pos = 2  # "ooTextFile", "TextGrid"
+    number(), number()  # xmin, xmax
+    n_tiers = int(number())
+    tiers: list[tuple[str, list[Fragment]]] = []
+    for _ in range(n_tiers):
+        kind, _line = string()
+        name, _line = string()
+        number(), number()
+        size = int(number())
+        frags: list[Fragment] = []
+        for _ in range(size):
+            if kind == "IntervalTier":
+                start, end = number(), number()
+            else:  # TextTier: a point
+                start = end = number()
+            label, line = string()
+            if label.strip():
+                frags.append(Fragment(None, label, line, max(start, 0.0), max(end, 0.0)))
+        tiers.append((name, frags))
+    return tiers
+
+
+def read_textgrids(paths: list[Path], texts: list[str]) -> list[RawTranscript]:
+    """One encounter from one or more TextGrid files, merged by time."""
+    fragments: list[Fragment] = []
+    hints: dict[str, tuple[Role, float]] = {}
+    for path, text in zip(paths, texts, strict=True):
+        tiers = parse_tiers(text, path)
+        suffix = SUFFIX.match(path.stem)
+        for tier_name, frags in tiers:
+            if suffix and len(tiers) == 1:
+                speaker = suffix.group("role").capitalize()
+                hints[speaker] = (_SUFFIX_ROLES[suffix.group("role").lower()], 1.0)
+            else:
+                speaker = tier_name.strip() or path.stem
+            for frag in frags:
+                frag.speaker = speaker
+            fragments.extend(frags)
+    fragments.sort(key=lambda f: (f.start or 0.0, f.end or 0.0))
+    return [
+        RawTranscript(
+            fragments,
+            role_hints=hints,
+            metadata={"files": [p.name for p in paths]},
+        )
+    ]
