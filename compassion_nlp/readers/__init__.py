@@ -317,3 +317,53 @@ def read_paths(
             logger.info("not a transcript extension, not read: %s", path)
     for source in sources:
         yield _read_one(source, format=format, roles=roles, setting=setting, max_mb=max_mb)
+
+
+@dataclass
+class ReadSummary:
+    """What a batch read did: counts, and every failure as (source id, message)."""
+
+    sources: int = 0
+    encounters: int = 0
+    utterances: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    ignored: list[Path] = field(default_factory=list)
+
+
+def read_to_table(
+    paths: Iterable[str | Path],
+    out: str | Path,
+    *,
+    format: str | None = None,
+    roles: Mapping[str, Role] | None = None,
+    setting: Setting | None = None,
+    max_mb: float = DEFAULT_MAX_MB,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> ReadSummary:
+    """Read many transcripts and write one utterance table (``.parquet``, ``.csv``,
+    ``.jsonl``); failures are collected, not raised.
+
+    Args:
+        progress: called as ``progress(done, total, source_id)`` after each source.
+    """
+    from ..model import utterances_dataframe
+    from ..tables import check_table_path, write_table
+
+    check_table_path(out)
+    sources, ignored = discover(paths)
+    summary = ReadSummary(sources=len(sources), ignored=ignored)
+    encounters: list[Encounter] = []
+    for done, result in enumerate(
+        read_paths([], format=format, roles=roles, setting=setting, max_mb=max_mb,
+                   sources=sources), 1
+    ):
+        if result.error is not None:
+            summary.failures.append((result.source.encounter_id, str(result.error)))
+        encounters.extend(result.encounters)
+        if progress is not None:
+            progress(done, len(sources), result.source.encounter_id)
+    frame = utterances_dataframe(encounters)
+    summary.encounters = len(encounters)
+    summary.utterances = len(frame)
+    write_table(frame, out)
+    return summary

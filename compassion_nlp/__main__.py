@@ -1,0 +1,5 @@
+"""``python -m compassion_nlp``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,153 @@
+"""The ``compassion-nlp`` command line: a thin layer over importable functions.
+
+Each command checks its paths and options and calls a function of the library; errors are
+:class:`~compassion_nlp.errors.CompassionError` messages printed without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from .decoding import DEFAULT_MAX_MB
+from .errors import CompassionError
+from .model import Role, Setting
+
+app = typer.Typer(
+    name="compassion-nlp",
+    no_args_is_help=True,
+    add_completion=False,
+    help="Score compassionate communication in clinical and leadership transcripts.",
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+
+@app.callback()
+def _root() -> None:
+    """Score compassionate communication in clinical and leadership transcripts."""
+
+
+FormatOpt = typer.Option(
+    None, "--format", "-f",
+    help="Input format: text, csv, vtt, srt, json, textgrid, docx (default: detect).",
+)
+RoleOpt = typer.Option(
+    None, "--role", "-r", help="Speaker role, 'LABEL=ROLE' (repeatable), e.g. 'Dr Smith=clinician'."
+)
+RoleFileOpt = typer.Option(
+    None, "--roles-file", help="A JSON object or 'LABEL=ROLE' lines mapping speakers to roles."
+)
+SettingOpt = typer.Option(None, "--setting", help="clinical or meeting (default: infer).")
+MaxMbOpt = typer.Option(DEFAULT_MAX_MB, "--max-mb", help="Largest file accepted, in MB.")
+
+
+def _roles(items: list[str] | None, file: Path | None) -> dict[str, Role]:
+    from .roles import load_role_mapping, parse_role_mapping
+
+    mapping: dict[str, Role] = {}
+    if file is not None:
+        mapping.update(load_role_mapping(file))
+    mapping.update(parse_role_mapping(items or []))
+    return mapping
+
+
+def _setup_logging(verbose: bool) -> None:
+    from rich.logging import RichHandler
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_time=False, show_path=False, markup=False)],
+    )
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[int, int, str], None]]:
+    """A rich progress bar on stderr; yields the ``progress(done, total, name)`` callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        console=err, transient=True,
+    ) as bar:
+        task = bar.add_task("reading", total=None)
+
+        def update(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _report_failures(failures: list[tuple[str, str]]) -> None:
+    if not failures:
+        return
+    err.print(f"\n[bold red]{len(failures)} file(s) failed:[/bold red]")
+    for source, message in failures:
+        err.print(f"  {source}: {message}", markup=False, highlight=False)
+
+
+@app.command("read")
+def read_cli(
+    paths: list[Path] = typer.Argument(..., help="Transcript files or folders (recursive)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output table: .parquet, .csv or .jsonl."),
+    format: Optional[str] = FormatOpt,  # noqa: UP007 - typer needs Optional on 3.10
+    role: Optional[list[str]] = RoleOpt,  # noqa: UP007
+    roles_file: Optional[Path] = RoleFileOpt,  # noqa: UP007
+    setting: Optional[str] = SettingOpt,  # noqa: UP007
+    max_mb: float = MaxMbOpt,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each file."),
+) -> None:
+    """Read transcripts into a table of utterances with speakers and roles."""
+    from .readers import read_to_table
+    from .tables import check_table_path
+
+    _setup_logging(verbose)
+    try:
+        check_table_path(out)
+        mapping = _roles(role, roles_file)
+        with _progress() as update:
+            summary = read_to_table(
+                paths, out, format=format, roles=mapping, setting=_setting(setting),
+                max_mb=max_mb, progress=update,
+            )
+    except CompassionError as exc:
+        err.print(f"[red]{exc}[/red]", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    err.print(
+        f"Read {summary.encounters} encounter(s), {summary.utterances} utterance(s) "
+        f"from {summary.sources} source(s) -> {out}"
+    )
+    if summary.ignored:
+        err.print(f"{len(summary.ignored)} file(s) not read (not a transcript extension).")
+    _report_failures(summary.failures)
+    if summary.failures:
+        raise typer.Exit(1)
+
+
+def _setting(value: str | None) -> Setting | None:
+    from .model import SETTINGS
+
+    if value is None:
+        return None
+    if value not in SETTINGS:
+        from .errors import Errors
+
+        raise CompassionError(Errors.E014, name=value, settings=", ".join(SETTINGS))
+    return value  # type: ignore[return-value]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
