@@ -188,7 +188,10 @@ def _context_lines(enc, t_i: int, targets: set[int], key_of: dict) -> list[str]:
     return lines
 
 
-def write_batches(encounters, chosen, out: Path, batch_size: int, rng: random.Random) -> None:
+def write_batches(
+    encounters, chosen, out: Path, batch_size: int, rng: random.Random, *,
+    first_batch: int = 1, first_key: int = 1, manifest_name: str = "manifest.jsonl",
+) -> None:
     """Group chosen utterances by encounter into batches of about ``batch_size`` targets."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "batches").mkdir(exist_ok=True)
@@ -206,8 +209,8 @@ def write_batches(encounters, chosen, out: Path, batch_size: int, rng: random.Ra
         batches[-1].append(e_i)
         sizes[-1] += len(by_enc[e_i])
     manifest = []
-    counter = 0
-    for b_i, enc_ids in enumerate(batches, 1):
+    counter = first_key - 1
+    for b_i, enc_ids in enumerate(batches, first_batch):
         lines: list[str] = []
         for e_i in enc_ids:
             enc = encounters[e_i]
@@ -245,7 +248,7 @@ def write_batches(encounters, chosen, out: Path, batch_size: int, rng: random.Ra
                         })
                     lines.extend(_context_lines(enc, t_j, targets_by_turn.get(t_j, set()), key_of))
         (out / "batches" / f"batch_{b_i:03d}.md").write_text("\n".join(lines) + "\n")
-    with (out / "manifest.jsonl").open("w") as fh:
+    with (out / manifest_name).open("w") as fh:
         for row in manifest:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     pools = defaultdict(int)
