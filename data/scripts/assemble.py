@@ -1,7 +1,8 @@
 """Assemble the annotated corpus (data/corpus.jsonl) from manifests, labels and adjudication.
 
-Final labels: the first annotation (annotator A), replaced by the adjudicated decision for the
-items that were double-annotated and disagreed. Synthetic utterances (data/synthetic.jsonl)
+Final labels: the first annotation (annotator A), then the pilot review's revisions
+(``revisions.jsonl``: the pilot batches re-checked against the rules settled after the pilot),
+then the adjudicated decision for items that were double-annotated and disagreed. Synthetic utterances (data/synthetic.jsonl)
 go to the train split only. Splits are by encounter, stratified so that rare labels reach the
 dev and test splits.
 
@@ -92,15 +93,17 @@ def main() -> None:
         for row in read_jsonl(path):
             manifest[row["key"]] = row
     first = load_labels(ann / "labels", "A")
-    adjudicated = {}
-    adj_path = ann / "adjudicated.jsonl"
-    if adj_path.exists():
-        adjudicated = {r["key"]: r for r in read_jsonl(adj_path)}
+    revisions, adjudicated = {}, {}
+    if (ann / "revisions.jsonl").exists():
+        revisions = {r["key"]: r for r in read_jsonl(ann / "revisions.jsonl")}
+    if (ann / "adjudicated.jsonl").exists():
+        adjudicated = {r["key"]: r for r in read_jsonl(ann / "adjudicated.jsonl")}
     rows = []
     for key, item in manifest.items():
         if key not in first:
             continue
-        label_row = adjudicated.get(key, first[key])
+        label_row = adjudicated.get(key) or revisions.get(key) or first[key]
+        annotator = "adjudicated" if key in adjudicated else "A-revised" if key in revisions else "A"
         labels = [label for label in LABELS if label in label_row["labels"]]
         rows.append({
             "id": f"{item['encounter_id']}|{item['utterance_id']}",
@@ -117,8 +120,8 @@ def main() -> None:
             "previous_text": item["previous_turn"],
             "previous_role": item["previous_role"],
             "labels": labels,
-            "annotator": "adjudicated" if key in adjudicated else "A",
-            "note": label_row.get("note", ""),
+            "annotator": annotator,
+            "note": label_row.get("note") or label_row.get("reason") or first[key].get("note", ""),
             "pool": item["pool"],
         })
     assignment = stratified_split(rows, args.seed)

@@ -16,9 +16,9 @@ LABELS = {"EMPATHIC", "CONFIRMING", "PURSUING", "INCLUSIVE", "CUE"}
 
 def check(path: Path) -> list[str]:
     """Problems found in one label file (empty when it is complete and valid)."""
-    m = re.match(r"(batch_\d+)\.", path.name)
+    m = re.match(r"(batch_s?\d+)\.", path.name)
     if not m:
-        return [f"{path.name}: name must be batch_NNN.<annotator>.jsonl"]
+        return [f"{path.name}: name must be batch_NNN or batch_sNN.<annotator>.jsonl"]
     batch = path.parent.parent / "batches" / f"{m.group(1)}.md"
     if not batch.exists():
         batch = path.parent.parent / "second" / f"{m.group(1)}.md"
