@@ -1,12 +1,13 @@
 """Bytes to text: size and binary checks, BOM sniffing, UTF-8, then a charset fallback.
 
 Line endings (CRLF, LF, CR, mixed) are normalised to ``\\n`` so that line numbers count the
-way an editor shows them.
+way an editor shows them; a byte-order mark left at the start of the text is dropped.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,14 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x00\x00\x00\x20ftyp", "MP4 video"),
     (b"\xd0\xcf\x11\xe0", "legacy Office document"),
     (b"PAR1", "Parquet table"),
+    (b"SQLite format 3\x00", "SQLite database"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
+    (b"Rar!", "RAR archive"),
+    (b"BZh", "bzip2 archive"),
+    (b"\xfd7zXZ\x00", "xz archive"),
 )
+#: C0 and C1 control characters that never occur in text (tab, newlines and form feed do)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -55,10 +63,13 @@ def read_bytes(path: Path, *, max_mb: float = DEFAULT_MAX_MB) -> bytes:
     """Read a file's bytes after checking that it exists, is not empty and not too large."""
     if not path.is_file():
         raise CompassionError(Errors.E001, path)
-    size = path.stat().st_size
-    if size > max_mb * 1_000_000:
-        raise CompassionError(Errors.E007, path, size_mb=size / 1e6, limit_mb=max_mb)
-    data = path.read_bytes()
+    try:
+        size = path.stat().st_size
+        if size > max_mb * 1_000_000:
+            raise CompassionError(Errors.E007, path, size_mb=size / 1e6, limit_mb=max_mb)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CompassionError(Errors.E040, path, detail=type(exc).__name__) from None
     if not data:
         raise CompassionError(Errors.E002, path)
     return data
@@ -73,8 +84,8 @@ def sniff_binary(data: bytes) -> str | None:
 
 
 def normalise_newlines(text: str) -> str:
-    """CRLF and lone CR become LF."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    """CRLF and lone CR become LF; a leading byte-order mark is dropped."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
 
 
 def decode(data: bytes, path: str | Path) -> Decoded:
@@ -83,15 +94,21 @@ def decode(data: bytes, path: str | Path) -> Decoded:
     Raises:
         CompassionError: E003 for binary data, E006 when no encoding fits.
     """
+    failed: UnicodeDecodeError | None = None
     for bom, encoding in _BOMS:
         if data.startswith(bom):
+            # UTF-32-LE and UTF-16-LE marks share two bytes: try the next one on failure
             try:
                 text = data[len(bom) :].decode(encoding)
             except UnicodeDecodeError as exc:
-                raise CompassionError(
-                    Errors.E006, path, detail=f"{encoding} BOM, bad byte at {exc.start}"
-                ) from None
+                failed = failed or exc
+                continue
             return Decoded(normalise_newlines(text), encoding)
+    if failed is not None:
+        raise CompassionError(
+            Errors.E006, path, detail=f"{failed.encoding} byte-order mark, bad byte at "
+            f"offset {failed.start}"
+        )
     kind = sniff_binary(data)
     if kind is not None:
         raise CompassionError(Errors.E003, path, detail=kind)
@@ -129,10 +146,10 @@ def decode(data: bytes, path: str | Path) -> Decoded:
 
 
 def _control_ratio(text: str) -> float:
+    """The share of characters that are control characters (binary data decoded as text)."""
     if not text:
         return 0.0
-    bad = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
-    return bad / len(text)
+    return len(_CONTROL.findall(text)) / len(text)
 
 
 def read_text(path: Path, *, max_mb: float = DEFAULT_MAX_MB) -> Decoded:

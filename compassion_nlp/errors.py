@@ -57,16 +57,29 @@ class Errors(str, Enum):
         "[E016] {path}: the file holds {n} fragments of text but none has a speaker "
         "or any text after cleaning."
     )
+    E020 = (
+        "[E020] {path}: no {format} cues with text found ({detail}). A subtitle file needs "
+        "cues: a timing line such as '00:00:01.000 --> 00:00:04.000' followed by text."
+    )
+    E040 = "[E040] {path}: the file could not be read ({detail}). Check its permissions."
+    E041 = (
+        "[E041] {path}: internal error while reading this file ({detail}). This is a bug in "
+        "compassion-nlp: please report it with the file's format (not its content)."
+    )
 
 
 class Warnings(str, Enum):
     """Warning message templates (logged, and kept on the encounter's metadata)."""
 
     W001 = "[W001] {path}: {n} negative or malformed timestamp(s) clamped to 0 ({where})."
-    W002 = "[W002] {path}: {n} cue(s) had no speaker; they are kept under speaker 'UNKNOWN'."
+    W002 = "[W002] {path}: {n} fragment(s) had no speaker; they are kept under speaker 'UNKNOWN'."
     W003 = "[W003] {path}: not valid UTF-8; decoded as {encoding} (confidence {confidence})."
     W004 = "[W004] {path}: {n} speaker label(s) looked like typos and were merged: {merges}."
     W005 = "[W005] {path}: {n} cue(s) had an end time before their start; end set to start."
+    W040 = (
+        "[W040] {path}: {n} of {total} dialogue(s) could not be read and were skipped "
+        "({detail})."
+    )
 
 
 class CompassionError(Exception):

@@ -3,7 +3,8 @@
 Handles PriMock57 tags (``<UNSURE>…</UNSURE>``, ``<UNIN/>``, ``<INAUDIBLE_SPEECH/>``), AMI/ICSI
 curly notes (``{vocalsound}``, ``{disfmarker}``), bracketed and parenthesised notes
 (``[inaudible]``, ``[laughter]``, ``(crosstalk)``), speech-to-text tags (``<laugh>``), HTML
-entities, non-breaking and zero-width spaces.
+entities, non-breaking and zero-width spaces, control characters, and bare bracketed times
+(``[00:01:23]``, removed without a count).
 """
 
 from __future__ import annotations
@@ -49,13 +50,17 @@ _PAREN_WORDS = (
 )
 
 _UNSURE = re.compile(r"<\s*unsure\s*>(.*?)<\s*/\s*unsure\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<\s*/?\s*([A-Za-z][A-Za-z0-9_.-]{0,40})(?:\s[^<>]{0,200})?\s*/?\s*>")
+# no space after "<": "a < b and c > d" is text, not a tag
+_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9_.-]{0,40})(?:\s[^<>]{0,200})?\s*/?\s*>")
 _CURLY = re.compile(r"\{\s*([A-Za-z][A-Za-z_ -]{0,40})\s*\}")
 _BRACKET = re.compile(
     r"\[\s*([A-Za-z][A-Za-z' _-]{0,40}?)\s*(?:\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)?\s*\]"
 )
 _PAREN = re.compile(rf"\(\s*({_PAREN_WORDS})\s*\)", re.IGNORECASE)
-_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+#: a bare time in brackets inside the text (``[00:01:23]``, ``(12:03)``): removed, not counted
+_TIME_NOTE = re.compile(r"[\[(]\s*\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?\s*[\])]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 _ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 _SPACE_BEFORE_PUNCT = re.compile(r" +([,.!?;:])(?=\s|$)")
 
@@ -78,6 +83,7 @@ def clean(raw: str) -> tuple[str, Counter[str]]:
     flags: Counter[str] = Counter()
     text = html.unescape(raw) if "&" in raw else raw
     text = _ZERO_WIDTH.sub("", text)
+    text = _CONTROL.sub(" ", text)
 
     def unsure(match: re.Match[str]) -> str:
         flags["unsure"] += 1
@@ -99,6 +105,7 @@ def clean(raw: str) -> tuple[str, Counter[str]]:
     text = _CURLY.sub(note, text)
     text = _BRACKET.sub(note, text)
     text = _PAREN.sub(note, text)
+    text = _TIME_NOTE.sub(" ", text)
     text = _SPACES.sub(" ", text.replace("\n", " ")).strip()
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     return text, flags

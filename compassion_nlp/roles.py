@@ -18,6 +18,7 @@ every score computed later.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -27,7 +28,7 @@ from .errors import CompassionError, Errors
 from .model import ROLES, SETTINGS, Encounter, Role, Setting, Speaker
 
 #: Confidence below which a content guess is not used (the speaker stays ``unknown``).
-CONTENT_THRESHOLD = 0.7
+CONTENT_THRESHOLD = 0.8
 
 _ENTRIES: dict[Role, tuple[str, ...]] = {
     "clinician": (
@@ -65,7 +66,14 @@ _TITLES = {"dr", "doctor", "nurse", "prof", "professor", "sister", "matron"}
 _SHORT = {word for word in _LEXICON if len(word) < 4}
 
 _PAREN = re.compile(r"\([^()]*(?:\([^()]*\)[^()]*)*\)")
-_ID_SUFFIX = re.compile(r"(?:[\s_-]*(?:\d{1,3}|[A-Z]))$")
+#: a speaker number or letter at the end: ``Doctor_2``, ``Guest_family2``, ``Professor B``
+_ID_SUFFIX = re.compile(r"(?:[\s_-]*(?:\d{1,3}|[A-Za-z]))$")
+#: words that do not change the role: ``The Acting Chair``, ``Co-chair``, ``Head nurse``
+_MODIFIERS = frozenset({
+    "the", "acting", "deputy", "vice", "co", "interim", "temporary", "assistant", "associate",
+    "senior", "junior", "head", "chief", "second", "main", "lead", "staff", "community",
+    "district", "practice", "specialist", "trainee", "student",
+})
 _NON_WORD = re.compile(r"[^a-z ]+")
 
 
@@ -104,15 +112,23 @@ def _split_label(label: str) -> tuple[str, str, str]:
     return name, number, inner
 
 
-def _lookup(stem: str) -> tuple[str, float] | None:
-    """Match a label stem to a lexicon entry: exact, then by title word, then fuzzy."""
+def _lookup(stem: str) -> tuple[str, float, str] | None:
+    """Match a label stem to a lexicon entry: exact, by title word, past modifiers, fuzzy.
+
+    Returns the entry, a confidence and, for a title (``dr smith``), the rest of the name.
+    """
     if not stem:
         return None
     if stem in _LEXICON:
-        return stem, 0.95
+        return stem, 0.95, ""
     words = stem.split()
     if words[0] in _TITLES and len(words) > 1:
-        return words[0], 0.9
+        return words[0], 0.9, " ".join(words[1:])
+    rest = words
+    while len(rest) > 1 and rest[0] in _MODIFIERS:
+        rest = rest[1:]
+        if " ".join(rest) in _LEXICON:
+            return " ".join(rest), 0.9, ""
     if len(stem) < 4:
         return None
     best: tuple[int, str] | None = None
@@ -124,7 +140,7 @@ def _lookup(stem: str) -> tuple[str, float] | None:
         if dist <= limit and (best is None or dist < best[0]):
             best = (dist, entry)
     if best is not None:
-        return best[1], 0.8
+        return best[1], 0.8, ""
     return None
 
 
@@ -140,19 +156,25 @@ def lexicon_role(label: str) -> tuple[Role, float] | None:
     if found is None and inner:
         found = _lookup(_split_label(inner)[0])
         if found is not None:
-            found = (found[0], found[1] - 0.1)
+            found = (found[0], found[1] - 0.1, found[2])
     if found is None:
         return None
-    return _LEXICON[found[0]], found[1]
+    return _LEXICON[found[0]], round(found[1], 2)
 
 
 def canonical_label(label: str) -> str | None:
-    """A key shared by a role word and its typos: ``Docotr_2`` and ``Doctor_2`` → ``doctor#2``."""
+    """A key shared by a role word and its typos: ``Docotr_2`` and ``Doctor_2`` → ``doctor#2``.
+
+    The number or letter that tells speakers apart is part of the key (``Speaker 1`` and
+    ``Speaker 2``, ``Guest_family_1`` and ``Guest_family_2``, ``Professor B`` and
+    ``Professor D`` stay apart), and so is a name after a title (``Dr Smith``, ``Dr Jones``).
+    """
     stem, number, _ = _split_label(label)
     found = _lookup(stem)
     if found is None:
         return None
-    return f"{found[0]}#{number}"
+    entry, _, rest = found
+    return f"{entry} {rest}#{number}" if rest else f"{entry}#{number}"
 
 
 # ---------------------------------------------------------------- user mappings
@@ -189,175 +211,409 @@ def load_role_mapping(path: Path) -> dict[str, Role]:
 
 
 # ---------------------------------------------------------------- content cues
+#
+# Each speaker gets a few rates computed from what they say. In a consultation the rates are
+# compared with the other speakers' (clinicians ask, plan and say "you"; patients answer and
+# say "I" and "my"), in a meeting they describe the leader (opens and closes the meeting,
+# speaks to many, hands the floor, runs the agenda). A logistic model turns the features into
+# a probability; its weights were fitted on the tuning half of the shared corpora with
+# ``evaluation/roles/fit_weights.py`` and checked on the other half
+# (``evaluation/roles/README.md``).
 
+_SENT_SPLIT = re.compile(r"(?<=[.?!])\s+")
 _QUESTION_START = re.compile(
-    r"^(?:and |so |okay |ok |um |uh |right )*(?:what|when|where|why|how|who|which|do|does|did|"
-    r"is|are|was|were|have|has|had|can|could|would|will|any|tell me)\b",
+    r"^(?:(?:and|so|okay|ok|um|uh|right|alright|now|well|oh|also|then|mm|hmm)[\s,]+)*"
+    r"(?:what|when|where|why|how|who|which|whose|do|does|did|is|are|was|were|have|has|had|"
+    r"can|could|would|will|should|shall|may|any|anything|tell me|describe)\b",
+    re.IGNORECASE,
+)
+#: questions put to the other person, found with or without punctuation (speech-to-text)
+_YOU_QUESTION = re.compile(
+    r"\b(?:do|did|does|have|are|were|can|could|would|will|is|has) (?:you|your|it|that|the|this|"
+    r"anyone|anybody)\b|\bhow (?:are|is|long|often|much|many|old|bad|about|have|did|do)\b|"
+    r"\bwhat (?:is|are|was|were|do|did|does|kind|sort|type|brings|happened|about|else|"
+    r"medications?)\b|\bwhen did\b|\bany (?:other|pain|problems?|questions?|allergies|"
+    r"history|changes?)\b|\btell me\b",
+    re.IGNORECASE,
+)
+_YOU = re.compile(r"\b(?:you|your|yours|yourself|you'?re|you'?ve|you'?ll|you'?d)\b", re.I)
+_I = re.compile(r"\b(?:i|me|my|mine|myself|i'?m|i'?ve|i'?d)\b", re.IGNORECASE)
+_WE = re.compile(r"\b(?:we|our|ours|us|we'?re|we'?ll|we'?ve|let'?s)\b", re.IGNORECASE)
+_ANSWER = re.compile(
+    r"^(?:(?:um|uh|oh|well|mm)[\s,]+)*(?:yes|yeah|yep|yup|no|nope|nah|not really|mm-?hmm|"
+    r"uh-?huh|i think so|i don'?t think so|i don'?t know|sometimes|never|correct|right)\b",
+    re.IGNORECASE,
+)
+_PLAN = re.compile(
+    r"\b(?:i'?ll|i will|i'?m going to|i'?m gonna|we'?ll|we will|we'?re going to|we'?re gonna|"
+    r"let'?s|let me|i want you to|i'?d like you to|i'?d like to|i (?:would )?recommend|"
+    r"i (?:would )?suggest|i'?d suggest|i'?m going to|we can|we could|you should|you need to|"
+    r"make sure you|go ahead and)\b",
     re.IGNORECASE,
 )
 _CLINICIAN_PHRASES = re.compile(
-    r"\b(?:how can i help|what brings you|what can i do for you|i'?d like to examine|"
-    r"let me (?:have a look|examine|check)|i'?m going to (?:prescribe|refer|examine)|"
-    r"prescribe|any allergies|on a scale of|take a history|past medical history|"
-    r"my name is dr|i'?m dr|i'?m doctor|i'?m one of the doctors|"
-    r"i'?ll (?:prescribe|refer)|we'?ll (?:do|run|order) (?:some )?(?:blood|tests)|"
-    r"safety ?net|come back (?:and see|if)|any other symptoms|do you smoke|"
-    r"how much (?:alcohol|do you drink)|any questions)\b",
+    r"\b(?:how can i help|what brings you|what can i do for you|what seems to be|"
+    r"i'?d like to (?:examine|have a look|take a look)|let me (?:have a look|take a look|"
+    r"examine|check|listen)|i'?m going to (?:prescribe|refer|examine|order)|prescribe|"
+    r"any allergies|on a scale of|past medical history|family history|my name is dr|i'?m dr|"
+    r"i'?m doctor|i'?m one of the doctors|i'?ll (?:prescribe|refer|order)|"
+    r"(?:do|run|order) (?:some )?(?:blood|tests|labs|bloods)|safety ?net|come back (?:and see|if)|"
+    r"any other symptoms|do you smoke|how much (?:alcohol|do you drink)|any questions|"
+    r"how (?:are|have) you been|how are you (?:doing|feeling)|physical exam|your (?:symptoms|"
+    r"pain|blood pressure|medications?|results)|did you|have you (?:had|been|noticed|tried)|"
+    r"when did (?:this|it|that|the)|does it|is it|on exam|we'?ll see you|follow up)\b",
     re.IGNORECASE,
 )
 _PATIENT_PHRASES = re.compile(
-    r"\b(?:my (?:pain|chest|back|head|stomach|leg|arm|knee|wife|husband|son|daughter|mum|"
-    r"mother|doctor|gp|medication|tablets|symptoms|throat)|i'?ve been (?:having|feeling|getting)|"
-    r"it hurts|i feel|i'?m worried|i get|i can'?t|thank you,? doctor|thanks,? doc(?:tor)?)\b",
+    r"\b(?:my (?:pain|chest|back|head|stomach|leg|legs|arm|knee|knees|wife|husband|son|daughter|"
+    r"mum|mom|mother|dad|father|doctor|gp|medication|medications|meds|tablets|pills|symptoms|"
+    r"throat|foot|feet|neck|shoulder|hip|eyes?|ears?|skin|heart|breathing|blood|sugar|joints?|"
+    r"hands?|job|work|kids|children)|i'?ve been (?:having|feeling|getting|taking|trying)|"
+    r"it hurts|it'?s been|i feel|i'?m feeling|i'?m worried|i get|i can'?t|i'?ve had|i had|"
+    r"i take|i'?m taking|i was|thank you,? doctor|thanks,? doc(?:tor)?|i noticed|"
+    r"i haven'?t|i don'?t|i didn'?t)\b",
     re.IGNORECASE,
 )
-_ADDRESS_DOCTOR = re.compile(r"\b(?:doctor|doc|dr)\s*[.,!?]?\s*$|^(?:doctor|doc)\b", re.I)
-_MY = re.compile(r"\b(?:my|i'?ve|i'?m|me)\b", re.IGNORECASE)
+_ADDRESS_DOCTOR = re.compile(
+    r"\b(?:thanks?|thank you|yes|no|okay|hi|hello|morning|afternoon|sure|right)[\s,]+"
+    r"(?:doctor|doc|dr)\b|\b(?:doctor|doc)\s*[.,!?]?\s*$|^(?:doctor|doc)\b[\s,]",
+    re.IGNORECASE,
+)
 _CHAIR_PHRASES = re.compile(
-    r"\b(?:call (?:the|this) meeting to order|welcome (?:to|back|everyone|everybody)|"
-    r"next (?:item|question|speaker|on the agenda)|move on to|let'?s (?:start|begin|move on|"
-    r"get started|go (?:on|round|through))|over to you|the floor is yours|you have the floor|"
-    r"i'?ll hand over|any (?:other )?(?:comments|questions|thoughts)|"
-    r"agenda|thank you (?:very much )?(?:for|mr|mrs|ms|minister)|meeting is adjourned|"
-    r"stands adjourned|we'?ll (?:now )?(?:go|move|turn) to|i now (?:call|invite|give)|"
-    r"back to you|anyone (?:else|want)|what do you (?:all |guys )?think)\b",
+    r"\b(?:call (?:the|this) meeting to order|welcome (?:to|back|everyone|everybody|all)|"
+    r"next (?:item|question|speaker|point|meeting|on the agenda|thing)|move on|moving on|"
+    r"let'?s (?:start|begin|move|get started|go|see|have|talk|look|do|take|continue)|"
+    r"over to you|the floor|i'?ll hand over|hand (?:it )?over|any (?:other )?(?:comments|"
+    r"questions|thoughts|business|points)|anything else|agenda|minutes|thank you (?:very much|"
+    r"all|everyone|for)|adjourn(?:ed)?|we'?ll (?:now )?(?:go|move|turn) to|i now (?:call|invite|"
+    r"give)|back to you|anyone (?:else|want)|what do you (?:all |guys )?think|"
+    r"(?:today'?s|this) meeting|(?:the|our) (?:last|next|first) meeting|presentations?|"
+    r"item \w+|in order|who wants to|(?:go|start) (?:first|next)|i call|we have|we need to|"
+    r"questions from|honourable member|order, please|resume|session|the committee|"
+    r"(?:the|your) time is up|we'?re out of time|(?:point|question) of order|apologies|"
+    r"declarations? of interest|witness(?:es)?|evidence session|papers to note|"
+    r"(?:mr|mrs|ms|dr)\.? [a-z]+,? (?:you have|go ahead|please))\b",
+    re.IGNORECASE,
+)
+#: a turn that steers: "Okay, so the next thing…", "Right. Now…"
+_STEER = re.compile(
+    r"^(?:(?:um|uh|mm)[\s,.]+)*(?:okay|ok|alright|all right|right|so|now|good|great|well)\b"
+    r"[\s,.]+(?:so|um|uh|then|now|let'?s|we|the next|next|moving|i think we|shall|"
+    r"should|what|who|anyone|anybody|any)\b",
+    re.IGNORECASE,
+)
+#: a question to the group
+_GROUP_Q = re.compile(
+    r"\b(?:shall we|should we|do we|can we|are we|does anyone|does anybody|did anyone|"
+    r"has anyone|anyone else|anybody else|everyone|everybody|you guys|all of you|"
+    r"what do you (?:all |guys )?think|any (?:other )?(?:ideas|questions|comments|thoughts|"
+    r"objections|suggestions)|is that (?:okay|ok|alright|all right|agreed)|are we all|"
+    r"are you (?:all )?happy)\b",
+    re.IGNORECASE,
+)
+#: a turn that ends by naming who speaks next: "Thank you. Suzy Davies." / "Mr. Genuis."
+_HANDOFF = re.compile(
+    r"(?:^|[.?!,]\s+)(?:(?:the )?(?:hon(?:ourable)?\.? )?(?:mr|mrs|ms|miss|dr|minister|"
+    r"professor)\.?\s+)?[A-Z][a-z'-]+(?:\s+(?:[A-Z][a-z'-]+|van|de|le|la)){0,2}[.?!]?\s*$"
+)
+_NOT_NAMES = frozenset({
+    "Okay", "Ok", "Yes", "Yeah", "No", "Right", "Thanks", "Good", "Great", "Sure", "Alright",
+    "Fine", "Well", "So", "Um", "Uh", "Hmm", "Mm", "Oh", "Exactly", "Absolutely", "Correct",
+    "True", "Indeed", "Agreed", "Perfect", "Cool", "Nice", "Sorry", "Bye", "Cheers", "Thank",
+    "Pardon", "What", "Why", "How", "Really", "Maybe", "Probably", "Definitely", "Sure", "Hello",
+    "Hi", "Wow", "Interesting", "Anyway", "Anyways", "And", "But", "Or", "Huh", "Uh-huh",
+    "Mm-hmm", "Hmm-mm", "Ah", "Oops", "Okay", "Done", "Nope", "Yep", "Yup", "Right", "Now",
+    "Then", "Good", "Lovely", "Brilliant", "Excellent", "Precisely", "Totally", "Same",
+    "Please", "Wait", "Hang", "Hold", "Yes", "Diolch", "Bore", "Is", "It", "That", "This",
+    "Whatever", "Probably", "Possibly", "Certainly", "Obviously", "Again", "Too", "Also",
+})
+#: words of illness and treatment; meetings of the shared corpora use under 4 per 1,000 words,
+#: consultations over 8 (short fragments excepted)
+_MEDICAL = re.compile(
+    r"\b(?:pain(?:ful)?|medications?|medicines?|symptoms?|hospital|blood|tablets?|pills?|"
+    r"prescri\w+|dose|doses|mg|milligrams?|infections?|fever|cough(?:ing)?|headaches?|chest|"
+    r"allerg\w+|surgery|diagnos\w+|treatments?|x-?rays?|scan|diabetes|nausea|vomit\w*|"
+    r"breath\w*|swollen|swelling|heart|lungs?|stomach|injur\w+|ache|aches|sore|rash|bleeding|"
+    r"antibiotics?|ibuprofen|paracetamol|tylenol|advil|pregnan\w+|urine|bowel|cancer|"
+    r"arthritis|asthma|hurts?|dizz\w+|appointment|exam|examine|clinic|doctor|nurse|patient|"
+    r"anxiety|depress\w+|therapy|counsell?ing|panic|inhaler|injection|vaccin\w+|ointment|"
+    r"cream|bruis\w+|fracture|sprain\w*|migraine|insulin|cholesterol|physio\w*)\b",
     re.IGNORECASE,
 )
 
 
-def _speaker_features(encounter: Encounter) -> dict[str, dict[str, float]]:
-    feats: dict[str, dict[str, float]] = {}
-    turns = encounter.turns
+def _sigmoid(z: float) -> float:
+    if z < -35:
+        return 0.0
+    if z > 35:
+        return 1.0
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+_COUNTS = (
+    "turns", "words", "sentences", "questions", "q_turns", "you_q", "you", "i", "we",
+    "answers", "plan", "clin", "pat", "addressed_doctor", "chair", "handoffs", "long_turns",
+    "first", "opens", "closes", "early", "medical", "steer", "group_q", "successors",
+)
+
+
+def _speaker_stats(encounter: Encounter) -> dict[str, dict[str, float]]:
+    """Counts per speaker (no text kept): turns, words, questions, pronouns, phrases…"""
+    stats: dict[str, dict[str, float]] = {}
+    turns = [t for t in encounter.turns if t.speaker != "UNKNOWN" and t.text.strip()]
+    substantial = [i for i, t in enumerate(turns) if len(t.text.split()) >= 3]
+    first_sub = turns[substantial[0]].speaker if substantial else None
+    last_sub = turns[substantial[-1]].speaker if substantial else None
+    early = [turns[i].speaker for i in substantial[:10]]
+    prev_question = False
     for i, turn in enumerate(turns):
-        f = feats.setdefault(
-            turn.speaker,
-            {"turns": 0, "words": 0, "questions": 0, "clin": 0, "pat": 0, "my": 0,
-             "addressed_doctor": 0, "chair": 0, "first": 0, "handoffs": 0},
-        )
+        f = stats.setdefault(turn.speaker, dict.fromkeys(_COUNTS, 0.0))
         text = turn.text
-        words = text.split()
-        f["turns"] += 1
-        f["words"] += len(words)
-        sentences = re.split(r"(?<=[.?!])\s+", text)
-        f["questions"] += sum(
-            1 for s in sentences if s.rstrip().endswith("?") or _QUESTION_START.match(s)
+        n_words = len(text.split())
+        sentences = [s for s in _SENT_SPLIT.split(text) if s.strip()]
+        questions = sum(
+            1 for s in sentences if s.rstrip().endswith("?") or _QUESTION_START.match(s.strip())
         )
+        f["turns"] += 1
+        f["words"] += n_words
+        f["sentences"] += len(sentences)
+        f["questions"] += questions
+        f["q_turns"] += questions > 0
+        f["you_q"] += len(_YOU_QUESTION.findall(text))
+        f["you"] += len(_YOU.findall(text))
+        f["i"] += len(_I.findall(text))
+        f["we"] += len(_WE.findall(text))
+        f["plan"] += len(_PLAN.findall(text))
         f["clin"] += len(_CLINICIAN_PHRASES.findall(text))
         f["pat"] += len(_PATIENT_PHRASES.findall(text))
-        f["my"] += len(_MY.findall(text))
         f["chair"] += len(_CHAIR_PHRASES.findall(text))
+        f["medical"] += len(_MEDICAL.findall(text))
+        f["long_turns"] += n_words >= 30
+        f["steer"] += n_words >= 5 and bool(_STEER.match(text.strip()))
+        f["group_q"] += len(_GROUP_Q.findall(text))
+        if prev_question and _ANSWER.match(text.strip()):
+            f["answers"] += 1
+        prev_question = questions > 0 or bool(_YOU_QUESTION.search(text))
         if i == 0:
             f["first"] = 1
         if any(_ADDRESS_DOCTOR.search(s.strip()) for s in sentences):
-            # the addressee is most likely the previous or next speaker
+            # the person addressed is most likely the speaker just before, else just after
             for j in (i - 1, i + 1):
                 if 0 <= j < len(turns) and turns[j].speaker != turn.speaker:
-                    other = feats.setdefault(turns[j].speaker, dict.fromkeys(f, 0.0))
+                    other = stats.setdefault(turns[j].speaker, dict.fromkeys(_COUNTS, 0.0))
                     other["addressed_doctor"] += 1
                     break
         if i + 1 < len(turns) and turns[i + 1].speaker != turn.speaker:
-            nxt = encounter.speakers[turns[i + 1].speaker].name.split()[0].lower()
-            if len(nxt) > 2 and re.search(rf"\b{re.escape(nxt)}\b", text.lower()):
-                f["handoffs"] += 1
-    return feats
+            m = _HANDOFF.search(sentences[-1].strip() if sentences else "")
+            if m is not None:
+                last_word = re.sub(r"[.?!]", "", m.group(0)).split()
+                if last_word and last_word[0].strip(",") not in _NOT_NAMES:
+                    f["handoffs"] += 1
+    followers: dict[str, set[str]] = {}
+    for a, b in zip(turns, turns[1:]):
+        if a.speaker != b.speaker:
+            followers.setdefault(a.speaker, set()).add(b.speaker)
+    for spk, f in stats.items():
+        f["successors"] = len(followers.get(spk, ())) / max(len(stats) - 1, 1)
+        f["opens"] = float(spk == first_sub)
+        f["closes"] = float(spk == last_sub)
+        f["early"] = early.count(spk) / len(early) if early else 0.0
+    return stats
 
 
-def _clinical_scores(feats: dict[str, dict[str, float]]) -> dict[str, float]:
-    """A responding-role score per speaker: positive leans clinician."""
-    scores: dict[str, float] = {}
-    for spk, f in feats.items():
-        turns = max(f["turns"], 1)
-        words = max(f["words"], 1)
-        q_rate = f["questions"] / turns
-        my_rate = f["my"] / words * 100
-        scores[spk] = (
-            2.0 * q_rate
-            + 0.6 * f["clin"] / turns * 10
-            - 0.6 * f["pat"] / turns * 10
-            - 0.15 * my_rate
-            + 1.0 * min(f["addressed_doctor"], 3)
-            + 0.3 * f["first"]
-        )
-    return scores
+def _rate(f: Mapping[str, float], pooled: Mapping[str, float], key: str, per: str,
+          prior_n: float) -> float:
+    """A smoothed rate: few words or turns shrink it toward the encounter's pooled rate."""
+    prior = pooled[key] / pooled[per] if pooled[per] else 0.0
+    return (f[key] + prior_n * prior) / (f[per] + prior_n)
 
 
-def _meeting_scores(feats: dict[str, dict[str, float]]) -> dict[str, float]:
-    """A leader score per speaker: opening, floor-handing, chair phrases, share of turns."""
-    total_turns = sum(f["turns"] for f in feats.values()) or 1
-    scores: dict[str, float] = {}
-    for spk, f in feats.items():
-        turns = max(f["turns"], 1)
-        scores[spk] = (
-            1.0 * f["first"]
-            + 8.0 * f["chair"] / turns
-            + 4.0 * f["handoffs"] / turns
-            + 2.0 * f["turns"] / total_turns
-        )
-    return scores
+#: (feature, weight) of the consultation model: positive leans clinician. Fitted by
+#: ``evaluation/roles/fit_weights.py`` on the tuning half of the shared corpora.
+CLINICAL_WEIGHTS: dict[str, float] = {
+    "addressed_doctor": 1.114, "answers": -1.419, "clin": 1.733, "i": -1.296, "pat": -1.500,
+    "plan": 0.662, "q_per_sentence": 1.453, "q_turns": 1.569, "you": 2.053, "you_q": 0.352,
+}
+#: (feature, weight) of the meeting model: positive leans leader; ``bias`` is the intercept.
+MEETING_WEIGHTS: dict[str, float] = {
+    "bias": -2.446, "chair": 0.568, "closes": 1.210, "early": 1.319, "handoffs": 0.610,
+    "i": -0.002, "long_turns": -1.538, "many": 0.523, "opens": 1.435, "over_chair": 0.654,
+    "over_group_q": -0.078, "over_handoffs": -0.670, "over_long_turns": -0.266,
+    "over_q_turns": 0.394, "over_steer": 0.135, "over_turns": 1.436, "over_words": -1.253,
+    "successors": 0.462, "vs_chair": 0.957, "vs_group_q": -0.146, "vs_handoffs": 0.288,
+    "vs_long_turns": 0.957, "vs_q_turns": 0.402, "vs_steer": 1.109, "vs_turns": 0.478,
+    "vs_words": -1.242, "we": -0.095,
+}
 
 
-def _main_speakers(feats: dict[str, dict[str, float]], min_share: float) -> list[str]:
-    total = sum(f["words"] for f in feats.values()) or 1
-    return [s for s, f in feats.items() if f["words"] / total >= min_share]
+#: a consultation of this many turns counts half as much as a long one: the features are
+#: scaled by turns / (turns + this), so that a two-turn snippet never gives a sure role
+CLINICAL_EVIDENCE_TURNS = 6.0
+
+
+def _clinical_features(stats: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    """Per speaker, each rate minus the mean rate of the other speakers, scaled down for
+    short conversations."""
+    pooled = {k: sum(f[k] for f in stats.values()) for k in _COUNTS}
+    scale = pooled["turns"] / (pooled["turns"] + CLINICAL_EVIDENCE_TURNS)
+    raw: dict[str, dict[str, float]] = {}
+    for spk, f in stats.items():
+        raw[spk] = {
+            "q_per_sentence": _rate(f, pooled, "questions", "sentences", 3),
+            "q_turns": _rate(f, pooled, "q_turns", "turns", 3),
+            "you_q": _rate(f, pooled, "you_q", "words", 60) * 100,
+            "you": _rate(f, pooled, "you", "words", 60) * 100,
+            "i": _rate(f, pooled, "i", "words", 60) * 100,
+            "answers": _rate(f, pooled, "answers", "turns", 3),
+            "plan": _rate(f, pooled, "plan", "words", 60) * 100,
+            "clin": _rate(f, pooled, "clin", "words", 60) * 100,
+            "pat": _rate(f, pooled, "pat", "words", 60) * 100,
+            "addressed_doctor": min(f["addressed_doctor"], 3.0),
+        }
+    out: dict[str, dict[str, float]] = {}
+    for spk, x in raw.items():
+        others = [raw[o] for o in raw if o != spk and stats[o]["words"] > 0]
+        if not others:
+            continue
+        out[spk] = {k: scale * (v - sum(o[k] for o in others) / len(others))
+                    for k, v in x.items()}
+    return out
+
+
+def _meeting_features(stats: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    """Per speaker: opening, closing, talk and agenda moves compared with the busiest other
+    speaker (log ratios of counts), and a few rates."""
+    pooled = {k: sum(f[k] for f in stats.values()) for k in _COUNTS}
+    n = len(stats)
+    out: dict[str, dict[str, float]] = {}
+    compared = ("turns", "words", "chair", "steer", "q_turns", "long_turns", "handoffs",
+                "group_q")
+    for spk, f in stats.items():
+        x = {
+            "opens": f["opens"],
+            "closes": f["closes"],
+            "early": f["early"],
+            "successors": f["successors"],
+            "chair": _rate(f, pooled, "chair", "turns", 10),
+            "handoffs": _rate(f, pooled, "handoffs", "turns", 10),
+            "long_turns": _rate(f, pooled, "long_turns", "turns", 10),
+            "we": _rate(f, pooled, "we", "words", 100) * 100,
+            "i": _rate(f, pooled, "i", "words", 100) * 100,
+            "many": math.log(n),
+        }
+        for key in compared:
+            others = sorted(o[key] for s, o in stats.items() if s != spk)
+            best_other = others[-1] if others else 0.0
+            typical = others[len(others) // 2] if others else 0.0
+            x[f"vs_{key}"] = math.log((f[key] + 1) / (best_other + 1))
+            x[f"over_{key}"] = math.log((f[key] + 1) / (typical + 1))
+        out[spk] = x
+    return out
+
+
+#: a meeting's leader is taken as found when the model gives someone this probability
+LEADER_EVIDENCE = 0.8
+#: a speaker with less than this share of the words of a meeting is not its leader
+MINOR_SHARE = 0.05
+
+
+def _linear(x: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    return weights.get("bias", 0.0) + sum(w * x.get(k, 0.0) for k, w in weights.items()
+                                         if k != "bias")
+
+
+def clinician_probabilities(encounter: Encounter) -> dict[str, float]:
+    """Per speaker, the probability that they are the clinician, from what they say."""
+    feats = _clinical_features(_speaker_stats(encounter))
+    return {s: _sigmoid(_linear(x, CLINICAL_WEIGHTS)) for s, x in feats.items()}
+
+
+def leader_probabilities(encounter: Encounter) -> dict[str, float]:
+    """Per speaker, the probability that they lead the meeting, from what they say."""
+    feats = _meeting_features(_speaker_stats(encounter))
+    return {s: _sigmoid(_linear(x, MEETING_WEIGHTS)) for s, x in feats.items()}
+
+
+def _active(stats: Mapping[str, Mapping[str, float]], min_share: float = 0.02,
+            min_words: int = 20) -> list[str]:
+    total = sum(f["words"] for f in stats.values()) or 1
+    return [s for s, f in stats.items()
+            if f["words"] >= min_words and f["words"] / total >= min_share]
 
 
 def infer_setting(encounter: Encounter, roles: Mapping[str, Role]) -> Setting:
-    """``meeting`` when a leader or staff role is known, or three or more people talk a lot."""
+    """``meeting`` or ``clinical``: from the known roles, else from who talks and about what.
+
+    Four or more people who each say a fair share, or three with almost no words of illness
+    and treatment, make a meeting; so do two with none over a long conversation.
+    """
     known = set(roles.values())
     if known & {"leader", "staff"} and not known & {"clinician", "patient"}:
         return "meeting"
     if known & {"clinician", "patient"}:
         return "clinical"
-    feats = _speaker_features(encounter)
-    return "meeting" if len(_main_speakers(feats, 0.08)) >= 3 else "clinical"
+    stats = _speaker_stats(encounter)
+    words = sum(f["words"] for f in stats.values())
+    medical = 1000 * sum(f["medical"] for f in stats.values()) / max(words, 1)
+    active = len(_active(stats))
+    if active >= 4:
+        return "clinical" if medical >= 10 else "meeting"
+    if active == 3:
+        return "meeting" if medical < 4 and words >= 300 else "clinical"
+    return "meeting" if medical < 2 and words >= 800 else "clinical"
 
 
 def _content_roles(encounter: Encounter, setting: Setting, fixed: Mapping[str, Role]
                    ) -> dict[str, tuple[Role, float]]:
-    """Guess roles of the speakers not in ``fixed`` from what they say."""
-    feats = _speaker_features(encounter)
-    open_speakers = [s for s in feats if s not in fixed]
+    """Guess the roles of the speakers not in ``fixed`` from what they say, with confidences.
+
+    Each confidence is the model's probability for the role given; the caller turns a role
+    under :data:`CONTENT_THRESHOLD` into ``unknown``.
+    """
+    stats = _speaker_stats(encounter)
+    open_speakers = [s for s in stats if s not in fixed and s != "UNKNOWN"]
     if not open_speakers:
         return {}
     out: dict[str, tuple[Role, float]] = {}
     if setting == "clinical":
-        respond, express = "clinician", "patient"
-        scores = _clinical_scores(feats)
-        has_responder = any(r == respond for r in fixed.values())
-        has_expresser = any(r == express for r in fixed.values())
-        main = [s for s in _main_speakers(feats, 0.05) if s in open_speakers]
-        ranked = sorted(main, key=lambda s: -scores[s])
-        if not ranked:
-            return {}
-        if has_responder and not has_expresser:
-            top = max(main, key=lambda s: feats[s]["words"])
-            out[top] = (express, 0.75)
+        feats = _clinical_features(stats)
+        probs = {s: _sigmoid(_linear(x, CLINICAL_WEIGHTS)) for s, x in feats.items()}
+        fixed_roles = {fixed[s] for s in fixed if s in stats}
+        active = [s for s in _active(stats, 0.05, 5)]
+        if len(active) == 2 and len(fixed_roles & {"clinician", "patient"}) == 1:
+            # one of two known: the other is the other role
+            (known,) = fixed_roles & {"clinician", "patient"}
+            for s in open_speakers:
+                if s in active:
+                    other: Role = "patient" if known == "clinician" else "clinician"
+                    p = probs.get(s, 0.5)
+                    agree = p if other == "clinician" else 1 - p
+                    out[s] = (other, max(0.9, agree))
             return out
-        if has_expresser and not has_responder:
-            out[ranked[0]] = (respond, 0.75)
-            return out
-        if len(ranked) == 1:
-            return {}
-        gap = scores[ranked[0]] - scores[ranked[1]]
-        confidence = min(0.99, 0.5 + gap / 4)
-        out[ranked[0]] = (respond, confidence)
-        for other in ranked[1:]:
-            out[other] = (express, confidence)
+        for s in open_speakers:
+            if s not in probs:
+                continue
+            p = probs[s]
+            out[s] = ("clinician", p) if p >= 0.5 else ("patient", 1 - p)
         return out
-    scores = _meeting_scores(feats)
-    if any(r == "leader" for r in fixed.values()):
-        for spk in open_speakers:
-            if feats[spk]["words"] > 0:
-                out[spk] = ("staff", 0.8)
-        return out
-    ranked = sorted(open_speakers, key=lambda s: -scores[s])
-    if len(ranked) < 2:
-        return {}
-    gap = scores[ranked[0]] - scores[ranked[1]]
-    confidence = min(0.99, 0.5 + gap / 2)
-    out[ranked[0]] = ("leader", confidence)
-    for other in ranked[1:]:
-        out[other] = ("staff", confidence)
+    feats = _meeting_features(stats)
+    probs = {s: _sigmoid(_linear(x, MEETING_WEIGHTS)) for s, x in feats.items()}
+    total = sum(f["words"] for f in stats.values()) or 1
+    # someone is calling other people staff only once a leader is known: when nobody
+    # opens, chairs or hands the floor, only those who hardly speak are surely not leading
+    leader_known = any(fixed.get(s) == "leader" for s in stats) or any(
+        probs[s] >= LEADER_EVIDENCE for s in open_speakers
+    )
+    for s in open_speakers:
+        p = probs[s]
+        if stats[s]["words"] == 0:
+            continue
+        if p >= 0.5:
+            out[s] = ("leader", p)
+        elif leader_known or stats[s]["words"] / total < MINOR_SHARE:
+            out[s] = ("staff", 1 - p)
+        else:
+            out[s] = ("staff", min(1 - p, 0.5))
     return out
 
 
@@ -371,6 +627,16 @@ def _fit_setting(role: Role, setting: Setting) -> Role | None:
     if setting == "clinical":
         return {"leader": "clinician", "staff": None}.get(role, role)  # type: ignore[return-value]
     return {"clinician": None, "patient": "staff"}.get(role, role)  # type: ignore[return-value]
+
+
+_SINGLE_LETTER = re.compile(r"^[A-Za-z]$")
+
+
+def _letter_series(encounter: Encounter) -> bool:
+    """Labels like ``A``, ``B``, ``C``, ``D``: then ``D`` and ``P`` are letters, not roles."""
+    letters = {s.label.strip().upper() for s in encounter.speakers.values()
+               if _SINGLE_LETTER.match(s.label.strip())}
+    return bool(letters - {"D", "P"})
 
 
 def assign_roles(
@@ -388,17 +654,18 @@ def assign_roles(
     """
     if setting is not None and setting not in SETTINGS:
         raise CompassionError(Errors.E014, name=setting, settings=", ".join(SETTINGS))
-    user = {k.casefold(): v for k, v in (mapping or {}).items()}
+    user = {k.strip().casefold(): v for k, v in (mapping or {}).items()}
+    letters = _letter_series(encounter)
     decided: dict[str, tuple[Role, str, float]] = {}
     for spk in encounter.speakers.values():
         for key in (spk.label.casefold(), spk.name.casefold(), spk.id.casefold()):
-            if key in user:
-                decided[spk.id] = (user[key], "user", 1.0)
+            if key.strip() in user:
+                decided[spk.id] = (user[key.strip()], "user", 1.0)
                 break
         else:
             if spk.role_source == "format" and spk.role != "unknown":
                 decided[spk.id] = (spk.role, "format", spk.role_confidence)
-            else:
+            elif not (letters and _SINGLE_LETTER.match(spk.label.strip())):
                 found = lexicon_role(spk.label)
                 if found is not None:
                     decided[spk.id] = (found[0], "lexicon", found[1])

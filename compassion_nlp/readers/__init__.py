@@ -14,6 +14,7 @@ Formats (``format=`` / ``--format``): ``text`` (speaker-prefixed plain text, Mar
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +62,7 @@ def _textgrid_group(path: Path) -> tuple[Path, ...]:
     from .textgrid import SUFFIX
 
     m = SUFFIX.match(path.stem)
-    if not m:
+    if not m or not path.parent.is_dir():
         return (path,)
     siblings = sorted(
         p for p in path.parent.iterdir()
@@ -79,6 +80,7 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Source], list[Path]]:
         extension is not a transcript extension (reported, never silently skipped).
     """
     sources: list[Source] = []
+    bases: list[str] = []
     ignored: list[Path] = []
     seen: set[tuple[Path, ...]] = set()
 
@@ -87,10 +89,7 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Source], list[Path]]:
         if group in seen:
             return
         seen.add(group)
-        if base is None:
-            ident = path.name
-        else:
-            ident = path.relative_to(base).as_posix()
+        ident = path.name if base is None else path.relative_to(base).as_posix()
         if len(group) > 1:
             from .textgrid import SUFFIX
 
@@ -98,6 +97,7 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Source], list[Path]]:
             assert m is not None
             ident = ident[: len(ident) - len(path.name)] + m.group("stem")
         sources.append(Source(group, ident))
+        bases.append(base.name if base is not None else path.parent.name)
 
     for raw in paths:
         path = Path(raw)
@@ -114,8 +114,15 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Source], list[Path]]:
                     ignored.append(file)
             if not found:
                 sources.append(Source((path,), path.name))
+                bases.append(path.parent.name)
         else:
             add(path, None)
+    # the same relative path under two folders given: prefix the folder's name to both
+    counts = Counter(s.encounter_id for s in sources)
+    sources = [
+        Source(s.paths, f"{base}/{s.encounter_id}") if counts[s.encounter_id] > 1 else s
+        for s, base in zip(sources, bases, strict=True)
+    ]
     return sources, ignored
 
 
@@ -149,12 +156,12 @@ def _is_json(head: str, text: str) -> bool:
     try:
         json.loads(text)
         return True
-    except ValueError:
+    except (ValueError, RecursionError):
         first = text.lstrip().split("\n", 1)[0]
         try:
             json.loads(first)
             return first.lstrip().startswith("{")
-        except ValueError:
+        except (ValueError, RecursionError):
             return False
 
 
@@ -167,11 +174,22 @@ def _parse(fmt: str, source: Source, texts: list[str]) -> list[RawTranscript]:
         lines = list(enumerate(text.split("\n"), 1))
         fragments = parse_lines(lines)
         if not any(f.speaker for f in fragments):
+            if path.suffix.lower() not in EXTENSIONS:
+                raise CompassionError(
+                    Errors.E004, path, formats=", ".join(FORMATS),
+                    detail=f"unknown extension '{path.suffix or '(none)'}', and the text has "
+                    "no speaker labels",
+                )
             raise CompassionError(Errors.E005, path, detail="no line starts with a speaker label")
         return [RawTranscript(fragments)]
     if fmt == "csv":
-        from .tables import header_of, is_dialogue_csv, is_turn_table
-        from .tables import read_dialogue_csv, read_turn_table
+        from .tables import (
+            header_of,
+            is_dialogue_csv,
+            is_turn_table,
+            read_dialogue_csv,
+            read_turn_table,
+        )
 
         header = header_of(text, path)
         if is_dialogue_csv(header):
@@ -205,15 +223,29 @@ def _parse(fmt: str, source: Source, texts: list[str]) -> list[RawTranscript]:
 Postprocess = Callable[[Encounter], Encounter]
 
 
+#: other names accepted for ``format``
+ALIASES: dict[str, str] = {"txt": "text", "tsv": "csv", "webvtt": "vtt", "jsonl": "json",
+                           "praat": "textgrid", "md": "text"}
+
+
+def _check_format(format: str | None) -> None:
+    if format is not None and format not in FORMATS and format not in ALIASES:
+        raise CompassionError(Errors.E009, name=format, formats=", ".join(FORMATS))
+
+
 def read_source(
     source: Source,
     *,
     format: str | None = None,
     max_mb: float = DEFAULT_MAX_MB,
 ) -> list[Encounter]:
-    """Parse one source into encounters (turns only: no roles, no utterances yet)."""
-    if format is not None and format not in FORMATS:
-        raise CompassionError(Errors.E009, name=format, formats=", ".join(FORMATS))
+    """Parse one source into encounters (turns only: no roles, no utterances yet).
+
+    In a file of many dialogues (a CSV with a dialogue per row) a dialogue that cannot be
+    read is skipped with warning W040; the file fails only when none can be read.
+    """
+    _check_format(format)
+    format = ALIASES.get(format, format) if format else None
     path = source.paths[0]
     if path.is_dir():
         raise CompassionError(Errors.E012, path)
@@ -235,7 +267,8 @@ def read_source(
 
         read_bytes(path, max_mb=max_mb)  # existence, size and emptiness checks
     raws = _parse(fmt, source, texts)
-    encounters = []
+    encounters: list[Encounter] = []
+    failed: list[tuple[str, CompassionError]] = []
     for raw in raws:
         raw.warnings[:0] = warnings
         raw.metadata.setdefault("format", fmt)
@@ -243,8 +276,38 @@ def read_source(
             raw.metadata.setdefault("encoding", encoding)
         if raw.setting:
             raw.metadata["setting"] = raw.setting
-        encounters.append(build(raw, path=path, encounter_id=source.encounter_id))
+        try:
+            encounters.append(build(raw, path=path, encounter_id=source.encounter_id))
+        except CompassionError as exc:
+            if len(raws) == 1:
+                raise
+            failed.append((raw.suffix, exc))
+    if failed:
+        if not encounters:
+            raise failed[0][1]
+        return _with_skipped(encounters, failed, path, len(raws))
     return encounters
+
+
+def _with_skipped(
+    encounters: list[Encounter], failed: list[tuple[str, CompassionError]], path: Path,
+    total: int,
+) -> list[Encounter]:
+    """Note on every encounter of a many-dialogue file which dialogues could not be read."""
+    from dataclasses import replace
+
+    from ..errors import Warnings, warn
+
+    shown = ", ".join(f"{suffix or '?'} {exc.code}" for suffix, exc in failed[:10])
+    if len(failed) > 10:
+        shown += ", ..."
+    message = warn(Warnings.W040, path, n=len(failed), total=total, detail=shown)
+    out = []
+    for enc in encounters:
+        old = enc.metadata.get("warnings")
+        metadata = {**enc.metadata, "warnings": [*(old if isinstance(old, list) else []), message]}
+        out.append(replace(enc, metadata=metadata))
+    return out
 
 
 def read(
@@ -281,6 +344,42 @@ def read(
     return out
 
 
+def read_string(
+    text: str,
+    *,
+    format: str = "text",
+    encounter_id: str = "text",
+    roles: Mapping[str, Role] | None = None,
+    setting: Setting | None = None,
+) -> list[Encounter]:
+    """Read a transcript held in a string (any text format: text, csv, vtt, srt, json,
+    textgrid) into encounters with roles and utterances.
+
+    Example:
+        >>> [enc] = read_string("Doctor: How are you?\nPatient: Worried.", format="text")
+    """
+    from ..decoding import normalise_newlines
+    from ..roles import assign_roles
+    from ..segment import segment_many
+
+    _check_format(format)
+    fmt = ALIASES.get(format, format)
+    if fmt == "docx":
+        raise CompassionError(Errors.E009, name=format, formats="text, csv, vtt, srt, json, textgrid")
+    text = normalise_newlines(text.lstrip("\ufeff"))
+    if not text.strip():
+        raise CompassionError(Errors.E002, encounter_id)
+    source = Source((Path(encounter_id),), encounter_id)
+    encounters = []
+    for raw in _parse(fmt, source, [text]):
+        raw.metadata.setdefault("format", fmt)
+        if raw.setting:
+            raw.metadata["setting"] = raw.setting
+        encounters.append(build(raw, path=encounter_id, encounter_id=encounter_id))
+    encounters = [assign_roles(e, mapping=roles, setting=setting) for e in encounters]
+    return list(segment_many(encounters))
+
+
 def _read_one(
     source: Source,
     *,
@@ -298,6 +397,24 @@ def _read_one(
         return ReadResult(source, list(segment_many(encounters)))
     except CompassionError as exc:
         return ReadResult(source, error=exc)
+    except Exception as exc:  # noqa: BLE001
+        # a bug: report the file and where it failed, never the exception text (it may
+        # quote the transcript), and let a batch go on
+        return ReadResult(source, error=_internal_error(source.paths[0], exc))
+
+
+def _internal_error(path: Path, exc: BaseException) -> CompassionError:
+    """E041 naming the exception type and the innermost compassion_nlp frame."""
+    import traceback
+
+    where = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if "compassion_nlp" in frame.filename:
+            where = f" at {Path(frame.filename).name}:{frame.lineno}"
+    logger.debug("internal error reading %s: %s%s", path, type(exc).__name__, where)
+    error = CompassionError(Errors.E041, path, detail=f"{type(exc).__name__}{where}")
+    error.__cause__ = exc  # kept for debugging; the message itself quotes nothing
+    return error
 
 
 def read_paths(
@@ -310,7 +427,12 @@ def read_paths(
     sources: list[Source] | None = None,
 ) -> Iterator[ReadResult]:
     """Read many files and folders; a bad file yields a result with an error, and the batch
-    goes on. Folders are read recursively; ids are paths relative to the folder given."""
+    goes on. Folders are read recursively; ids are paths relative to the folder given.
+
+    Raises:
+        CompassionError: E009 for an unknown ``format`` (before anything is read).
+    """
+    _check_format(format)
     if sources is None:
         sources, ignored = discover(paths)
         for path in ignored:
@@ -350,6 +472,7 @@ def read_to_table(
     from ..tables import check_table_path, write_table
 
     check_table_path(out)
+    _check_format(format)
     sources, ignored = discover(paths)
     summary = ReadSummary(sources=len(sources), ignored=ignored)
     encounters: list[Encounter] = []

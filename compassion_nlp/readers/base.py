@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import CompassionError, Errors, Warnings, warn
@@ -48,7 +49,9 @@ class RawTranscript:
         setting: ``clinical`` or ``meeting`` when the format says so, else ``None``.
         role_hints: speaker label → (role, confidence) known from the format itself (a
             ``_doctor.TextGrid`` file, a tier name).
-        metadata: format-specific details worth keeping (no transcript text).
+        metadata: format-specific details worth keeping (no transcript text). The key
+            ``speakerless_ok`` (default true) set to false makes a transcript in which no
+            fragment has a speaker an E005 error instead of one ``UNKNOWN`` speaker.
         warnings: messages already logged while parsing.
     """
 
@@ -60,36 +63,103 @@ class RawTranscript:
     warnings: list[str] = field(default_factory=list)
 
 
-_LABEL_TRIM = re.compile(r"^[\s\"'*#>\-\[\(]+|[\s\"'*:.,;\]\)]+$")
+_LABEL_TRIM = re.compile(r"^[\s\"'*#>\-]+|[\s\"'*:.,;]+$")
 _LABEL_SEP = re.compile(r"[_\s]+")
 
 
 def normalise_label(label: str) -> str:
     """``' "Docotr_2:'`` → ``'Docotr 2'``: trim quotes, markdown and punctuation, unify spaces."""
     name = _LABEL_TRIM.sub("", label.strip())
+    # brackets around the whole label ("[doctor]") go; balanced ones inside it stay
+    while name[:1] in "([" and name.count(name[0]) > name.count(")" if name[0] == "(" else "]"):
+        name = name[1:].lstrip()
+    while name[-1:] in ")]" and name.count(name[-1]) > name.count("(" if name[-1] == ")" else "["):
+        name = name[:-1].rstrip()
+    if name[:1] == "[" and name[-1:] == "]":
+        name = name[1:-1].strip()
+    name = _LABEL_TRIM.sub("", name)
     name = _LABEL_SEP.sub(" ", name).strip()
     return name or label.strip() or UNKNOWN_SPEAKER
 
 
-def _merge_typos(counts: Counter[str]) -> dict[str, str]:
-    """Map speaker keys that are typos of a more frequent key (same lexicon entry) onto it."""
+def _distance(a: str, b: str) -> int:
+    """Edit distance with transpositions (optimal string alignment)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+#: most edits between a label and the label it is taken to be a typo of
+MAX_TYPO_EDITS = 2
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+@lru_cache(maxsize=4096)
+def _canonical(name: str) -> str | None:
+    """:func:`compassion_nlp.roles.canonical_label`, cached (labels repeat across files)."""
     from ..roles import canonical_label
 
-    canon: dict[str, str] = {}
-    for key in counts:
-        match = canonical_label(key)
-        if match is not None:
-            canon[key] = match
-    merges: dict[str, str] = {}
+    return canonical_label(name)
+
+
+@lru_cache(maxsize=4096)
+def _lexicon_confidence(name: str) -> float:
+    """How surely a label names a role word (0 when it names none), cached."""
+    from ..roles import lexicon_role
+
+    found = lexicon_role(name)
+    return found[1] if found else 0.0
+
+
+def _is_typo(a: str, b: str) -> bool:
+    """True when speaker keys ``a`` and ``b`` differ only by a typo in a role word.
+
+    ``docotr 2``/``doctor 2`` and ``guest family2``/``guest family 2`` are typos;
+    ``dr li``/``dr lu`` are two people (the words that differ are not role words).
+    """
+    sa, sb = _NOT_ALNUM.sub("", a), _NOT_ALNUM.sub("", b)
+    if sa == sb:
+        return True
+    if _distance(sa, sb) > MAX_TYPO_EDITS:
+        return False
+    wa, wb = a.split(), b.split()
+    return len(wa) == len(wb) and all(
+        x == y or _lexicon_confidence(x) > 0 or _lexicon_confidence(y) > 0
+        for x, y in zip(wa, wb, strict=True)
+    )
+
+
+def _merge_typos(counts: Counter[str], names: dict[str, str]) -> dict[str, str]:
+    """Map speaker keys that are typos of a more frequent key onto it.
+
+    Two keys merge when their names point to the same lexicon entry and number
+    (``Docotr_2`` and ``Doctor_2``, see :func:`compassion_nlp.roles.canonical_label`) and
+    :func:`_is_typo` holds: ``Dr Smith`` and ``Dr Jones`` share an entry but are two people.
+    """
     by_canon: dict[str, list[str]] = {}
-    for key, value in canon.items():
-        by_canon.setdefault(value, []).append(key)
+    for key in counts:
+        match = _canonical(names[key])
+        if match is not None:
+            by_canon.setdefault(match, []).append(key)
+    merges: dict[str, str] = {}
     for keys in by_canon.values():
-        if len(keys) < 2:
-            continue
-        keys.sort(key=lambda k: (-counts[k], k))
-        for typo in keys[1:]:
-            merges[typo] = keys[0]
+        # the most frequent spelling wins; on a tie, the one closest to a lexicon word
+        keys.sort(key=lambda k: (-counts[k], -_lexicon_confidence(names[k]), k))
+        targets: list[str] = []
+        for key in keys:
+            target = next((t for t in targets if _is_typo(key, t)), None)
+            if target is None:
+                targets.append(key)
+            else:
+                merges[key] = target
     return merges
 
 
@@ -104,18 +174,18 @@ def build(raw: RawTranscript, *, path: str | Path, encounter_id: str) -> Encount
     no_speaker = 0
     for frag in raw.fragments:
         text, flags = clean(frag.text)
+        if not text and not flags:
+            continue
         if frag.speaker is None or not frag.speaker.strip():
             label = UNKNOWN_SPEAKER
             no_speaker += 1
         else:
             label = frag.speaker
-        if not text and not flags:
-            continue
         cleaned.append((label, frag, text, flags))
     if not cleaned:
         raise CompassionError(Errors.E016, path, n=len(raw.fragments))
     if no_speaker:
-        if no_speaker == len(raw.fragments) and not raw.metadata.get("speakerless_ok", True):
+        if no_speaker == len(cleaned) and not raw.metadata.get("speakerless_ok", True):
             raise CompassionError(Errors.E005, path, detail="no fragment has a speaker")
         warnings.append(warn(Warnings.W002, path, n=no_speaker))
 
@@ -131,7 +201,7 @@ def build(raw: RawTranscript, *, path: str | Path, encounter_id: str) -> Encount
         labels.setdefault(key, label.strip())
         counts[key] += 1
         keyed.append((key, frag, text, flags))
-    merges = _merge_typos(counts)
+    merges = _merge_typos(counts, names)
     if merges:
         shown = ", ".join(f"{labels[a]!r}->{labels[b]!r}" for a, b in sorted(merges.items()))
         warnings.append(warn(Warnings.W004, path, n=len(merges), merges=shown))

@@ -7,17 +7,22 @@ Recognised by their keys:
   or under a key such as ``"turns"``/``"segments"``/``"utterances"``;
 - speech-to-text outputs (WhisperX, AWS Transcribe, Deepgram, AssemblyAI, Rev.ai, whisper
   timestamped): see :mod:`.asr`.
+
+A QMSum meeting or a generic turn list in which no item has a speaker is an E005 error. Speaker
+and text values that are lists or objects are ignored; times that are not finite numbers are
+dropped. JSON that cannot be parsed (bad syntax, nesting too deep, a giant number) is E008.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from ..errors import CompassionError, Errors
 from .base import Fragment, RawTranscript
-from .tables import SPEAKER_COLUMNS, START_COLUMNS, END_COLUMNS, TEXT_COLUMNS
+from .tables import END_COLUMNS, SPEAKER_COLUMNS, START_COLUMNS, TEXT_COLUMNS
 
 _LIST_KEYS = ("turns", "utterances", "segments", "transcript", "dialogue", "conversation",
               "messages", "data", "items")
@@ -42,11 +47,23 @@ def load_json(path: Path, text: str) -> Any:
                         Errors.E008, path, format="JSON Lines",
                         detail=f"line {number}, column {exc.colno}: {exc.msg}",
                     ) from None
+                except (ValueError, RecursionError) as exc:
+                    raise _unreadable(path, exc, f"line {number}") from None
             return items
         raise CompassionError(
             Errors.E008, path, format="JSON",
             detail=f"line {first.lineno}, column {first.colno}: {first.msg}",
         ) from None
+    except (ValueError, RecursionError) as exc:
+        raise _unreadable(path, exc, "") from None
+
+
+def _unreadable(path: Path, exc: Exception, where: str) -> CompassionError:
+    """E008 for JSON that parses but cannot be loaded (too deep, a giant number)."""
+    why = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long"
+    return CompassionError(
+        Errors.E008, path, format="JSON", detail=f"{where + ': ' if where else ''}{why}"
+    )
 
 
 def _field(item: dict[str, Any], aliases: tuple[str, ...]) -> Any:
@@ -58,14 +75,25 @@ def _field(item: dict[str, Any], aliases: tuple[str, ...]) -> Any:
 
 
 def _num(value: Any) -> float | None:
+    """A time in seconds from a number or a ``"00:01:02.5"`` string; ``None`` if unreadable."""
+    from .text import parse_time
+
     if isinstance(value, bool) or value is None:
         return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        from .text import parse_time
+    if isinstance(value, (int, float)):
+        seconds = float(value) if abs(value) < 1e12 else None
+    else:
+        seconds = parse_time(str(value)) if isinstance(value, str) else None
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return max(seconds, 0.0)
 
-        return parse_time(str(value))
+
+def _scalar(value: Any) -> str | None:
+    """A string from a JSON string or number; ``None`` for null, lists and objects."""
+    if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
+        return None
+    return str(value)
 
 
 def _generic(items: list[Any], path: Path) -> RawTranscript | None:
@@ -75,18 +103,16 @@ def _generic(items: list[Any], path: Path) -> RawTranscript | None:
         return None
     fragments = []
     for item in items:
-        text = _field(item, TEXT_COLUMNS)
-        speaker = _field(item, SPEAKER_COLUMNS + ("role",))
         fragments.append(
             Fragment(
-                None if speaker is None else str(speaker),
-                "" if text is None else str(text),
+                _scalar(_field(item, SPEAKER_COLUMNS + ("role",))),
+                _scalar(_field(item, TEXT_COLUMNS)) or "",
                 None,
                 _num(_field(item, START_COLUMNS)),
                 _num(_field(item, END_COLUMNS)),
             )
         )
-    return RawTranscript(fragments, metadata={"json": "generic"})
+    return RawTranscript(fragments, metadata={"json": "generic", "speakerless_ok": False})
 
 
 def read_json(path: Path, text: str) -> list[RawTranscript]:
@@ -96,11 +122,16 @@ def read_json(path: Path, text: str) -> list[RawTranscript]:
     data = load_json(path, text)
     if isinstance(data, dict) and isinstance(data.get("meeting_transcripts"), list):
         fragments = [
-            Fragment(str(t.get("speaker") or "") or None, str(t.get("content") or ""))
+            Fragment(_scalar(t.get("speaker")), _scalar(t.get("content")) or "")
             for t in data["meeting_transcripts"]
             if isinstance(t, dict)
         ]
-        return [RawTranscript(fragments, setting="meeting", metadata={"json": "qmsum"})]
+        return [
+            RawTranscript(
+                fragments, setting="meeting",
+                metadata={"json": "qmsum", "speakerless_ok": False},
+            )
+        ]
     found = asr.read_asr_json(data, path)
     if found is not None:
         return [found]

@@ -7,7 +7,15 @@ file's line numbers.
 
 *Turn tables* hold one turn per row; the header is matched against aliases (``speaker``,
 ``role``, ``text``/``content``/``utterance``, ``start``/``end``…). An optional ``encounter_id``
-(or ``conversation_id``…) column splits one table into several encounters.
+(or ``conversation_id``…) column splits one table into several encounters. A role cell
+(``clinician``, or a role word such as ``doctor``) becomes the speaker's role; times may be
+seconds, ``HH:MM:SS.mmm`` or milliseconds (a ``*_ms`` column). A header with both a speaker
+and a text column is a turn table even when it also has a ``transcript``/``conversation``
+column.
+
+Line numbers are the file's (blank lines, multi-line cells and mixed line endings counted as
+an editor does); a quoted cell that is never closed is an E008 error, not a silently
+swallowed file.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import CompassionError, Errors
@@ -56,31 +65,54 @@ def _delimiter(text: str, path: Path) -> str:
     return max(",\t;|", key=header.count)
 
 
+#: largest CSV cell accepted, in characters (a whole dialogue fits many times over)
+MAX_CELL = 50_000_000
+
+
 def _rows(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
-    """CSV records with the 1-based line on which each starts."""
-    lines = (line + "\n" for line in text.split("\n"))
-    reader = csv.reader(lines, delimiter=_delimiter(text, path))
-    last = 0
+    """CSV records with the 1-based line on which each starts; blank records are skipped.
+
+    Raises:
+        CompassionError: E008 for a CSV error, or a quoted cell that is never closed (it
+            would swallow the rest of the file).
+    """
+    if csv.field_size_limit() < MAX_CELL:
+        csv.field_size_limit(MAX_CELL)  # the default, 128 kB, is too small for dialogues
+    lines = text.split("\n")
+    reader = csv.reader((line + "\n" for line in lines), delimiter=_delimiter(text, path))
+    last = start = 0
     try:
         for row in reader:
-            yield last + 1, row
+            start = last + 1
+            if any(cell.strip() for cell in row):
+                yield start, row
             last = reader.line_num
     except csv.Error as exc:
         raise CompassionError(
             Errors.E008, path, format="CSV", detail=f"{exc} near line {reader.line_num}"
         ) from None
+    if last > start and "\n".join(lines[start - 1 : last]).count('"') % 2:
+        raise CompassionError(
+            Errors.E008, path, format="CSV",
+            detail=f"a quoted cell opened on line {start} is never closed",
+        )
 
 
 def header_of(text: str, path: Path) -> list[str]:
-    """The header row of a CSV/TSV text (empty when there is none)."""
+    """The header row of a CSV/TSV text: its first non-blank record (empty when none)."""
     for _, row in _rows(text, path):
         return row
     return []
 
 
+def _cell_line(line: int, row: list[str], col: int) -> int:
+    """The line on which cell ``col`` of a record starting on ``line`` begins."""
+    return line + sum(cell.count("\n") for cell in row[:col])
+
+
 def is_dialogue_csv(header: list[str]) -> bool:
-    """True when a column holds whole dialogues."""
-    return _find(header, DIALOGUE_COLUMNS) is not None
+    """True when a column holds whole dialogues (and the table is not a turn table)."""
+    return _find(header, DIALOGUE_COLUMNS) is not None and not is_turn_table(header)
 
 
 def is_turn_table(header: list[str]) -> bool:
@@ -103,13 +135,11 @@ def read_dialogue_csv(path: Path, text: str) -> list[RawTranscript]:
     out: list[RawTranscript] = []
     seen: set[str] = set()
     for number, (line, row) in enumerate(rows, 1):
-        if not any(cell.strip() for cell in row):
-            continue
         if col >= len(row):
             raise CompassionError(
                 Errors.E008, path, format="dialogue CSV", detail=f"row at line {line} is short"
             )
-        cell_line = line + sum(cell.count("\n") for cell in row[:col])
+        cell_line = _cell_line(line, row, col)
         lines = [(cell_line + i, part) for i, part in enumerate(row[col].split("\n"))]
         row_id = row[id_col].strip() if id_col is not None and id_col < len(row) else ""
         row_id = row_id or str(number)
@@ -131,13 +161,25 @@ def read_dialogue_csv(path: Path, text: str) -> list[RawTranscript]:
 
 
 def _seconds(value: str, millis: bool) -> float | None:
+    """A time cell in seconds (``None`` when empty or unreadable; negatives become 0)."""
     value = value.strip()
     if not value:
         return None
     seconds = parse_time(value)
     if seconds is not None and millis and ":" not in value:
         seconds /= 1000
-    return seconds
+    return None if seconds is None else max(seconds, 0.0)
+
+
+@lru_cache(maxsize=1024)
+def _role_hint(value: str) -> tuple[Role, float] | None:
+    """The role a role cell names: a role (``patient``) or a role word (``doctor``)."""
+    from ..roles import lexicon_role
+
+    role = value.strip().lower()
+    if role in ROLES:
+        return role, 1.0  # type: ignore[return-value]
+    return lexicon_role(role) if role else None
 
 
 def read_turn_table(path: Path, text: str) -> list[RawTranscript]:
@@ -161,26 +203,29 @@ def read_turn_table(path: Path, text: str) -> list[RawTranscript]:
     millis = bool(start_col is not None and normed[start_col].endswith("ms"))
     groups: dict[str, RawTranscript] = {}
     for line, row in rows:
-        if not any(cell.strip() for cell in row):
-            continue
 
         def cell(i: int | None, row: list[str] = row) -> str:
             return row[i] if i is not None and i < len(row) else ""
 
         group = cell(group_col).strip()
         raw = groups.setdefault(
-            group, RawTranscript([], suffix=f"#{group}" if group_col is not None else "")
+            group,
+            RawTranscript(
+                [],
+                suffix=f"#{group}" if group_col is not None else "",
+                metadata={"speakerless_ok": False},
+            ),
         )
-        role = cell(role_col).strip().lower()
-        speaker = cell(spk).strip() or (role.capitalize() if role else "")
-        if role in ROLES and speaker:
-            role_value: Role = role  # type: ignore[assignment]
-            raw.role_hints[speaker] = (role_value, 1.0)
+        role = cell(role_col).strip()
+        speaker = cell(spk).strip() or role
+        hint = _role_hint(role)
+        if hint is not None and speaker:
+            raw.role_hints[speaker] = hint
         raw.fragments.append(
             Fragment(
                 speaker or None,
                 cell(txt),
-                line,
+                _cell_line(line, row, txt),
                 _seconds(cell(start_col), millis),
                 _seconds(cell(end_col), millis),
             )

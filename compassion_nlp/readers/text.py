@@ -1,13 +1,15 @@
 """Plain-text transcripts with speaker prefixes.
 
 Recognises, per line: ``Doctor: …``, ``D: …``, ``D : …``, ``PATIENT: …``, ``Speaker 1: …``,
-``[doctor] …`` (ACI-Bench), ``**Name**: …`` / ``**Name:** …`` (Markdown), ``Guest_family. …``
-(a known role word followed by a full stop, MTS-Dialog typo), each with an optional timestamp
-before or after the label (``[00:01:23] Doctor: …``, ``00:01:23 Doctor: …``,
+``Dr. Smith: …``, ``[doctor] …`` (ACI-Bench), ``**Name**: …`` / ``**Name:** …`` (Markdown),
+``Guest_family. …`` (a role word followed by a full stop, an MTS-Dialog typo: accepted only
+when the same label is written as a label elsewhere in the file), each with an optional
+timestamp before or after the label (``[00:01:23] Doctor: …``, ``00:01:23 Doctor: …``,
 ``Doctor (00:01:23): …``). Header lines that hold only a speaker and a time start a block whose
 text follows on the next lines: Otter (``Name  0:03``), Zoom (``[Name] 11:02:09``),
-TranscribeMe (``S1 00:00:01.717``), Markdown (``**Name**``). Lines without a prefix continue
-the current turn (multi-line turns); blank lines are ignored.
+TranscribeMe (``S1 00:00:01.717``), Markdown (``**Name**``). A line holding only a time
+(``[00:01:23]``) times what follows. Lines without a prefix continue the current turn
+(multi-line turns); blank lines, byte-order marks and zero-width characters are ignored.
 
 A label must look like a name (at most five words, no sentence punctuation) and either be a
 known role word, a generic speaker label, or recur as a label in the file: so that
@@ -16,10 +18,12 @@ known role word, a generic speaker label, or recur as a label in the file: so th
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .base import Fragment
 
@@ -60,10 +64,15 @@ _GENERIC = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_PUNCT = re.compile(r"[?!;\"]|\.\s|\.$|,\s\w+\s\w+\s\w+")
+#: titles whose full stop is not the end of a sentence (``Dr. Smith:``)
+_ABBREVIATION = re.compile(r"\b(?:dr|mr|mrs|ms|mx|prof|st|jr|sr|rev|sgt|capt)\.", re.IGNORECASE)
+#: a line that holds only a time (``[00:01:23]``, ``00:01:23``): it times the lines after it
+_TIME_LINE = re.compile(rf"^[\[(]?(?P<ts>{_TS})[\])]?$")
+_INVISIBLE = re.compile(r"[\ufeff\u200b-\u200d\u2060]")
 
 
 def parse_time(value: str | None) -> float | None:
-    """``"01:02:03.5"`` → 3723.5, ``"0:03"`` → 3.0; ``None`` for nothing or garbage."""
+    """``"01:02:03.5"`` → 3723.5, ``"0:03"`` → 3.0; ``None`` for nothing, garbage or infinity."""
     if not value:
         return None
     parts = value.replace(",", ".").split(":")
@@ -73,21 +82,23 @@ def parse_time(value: str | None) -> float | None:
             seconds = seconds * 60 + float(part)
     except ValueError:
         return None
-    return seconds
+    return seconds if math.isfinite(seconds) else None
 
 
 def _plausible(name: str) -> bool:
     name = name.strip()
     if not name or len(name) > 60 or len(name.split()) > 6:
         return False
-    if _SENTENCE_PUNCT.search(name.rstrip(".")):
+    if _SENTENCE_PUNCT.search(_ABBREVIATION.sub("X", name).rstrip(".")):
         return False
     if name.lower().startswith(("http", "www")):
         return False
     return not name[0].isdigit()
 
 
+@lru_cache(maxsize=4096)
 def _known(name: str) -> bool:
+    """A generic speaker label (``Speaker 1``, ``A``) or a role word, typos included."""
     from ..roles import canonical_label, lexicon_role
 
     return bool(_GENERIC.match(name.strip())) or lexicon_role(name) is not None or (
@@ -100,62 +111,70 @@ class _Match:
     name: str
     text: str | None  # None: a header line, text follows
     ts: str | None
+    period: bool = False  # "Guest_family. Hello": a role word and a full stop
+
+    @property
+    def key(self) -> str:
+        return self.name.strip().casefold()
 
 
-def _match(line: str, period_ok: bool) -> _Match | None:
-    from ..roles import lexicon_role
-
+def _match(line: str) -> _Match | None:
     for pattern in _HEADER_PATTERNS:
         m = pattern.match(line)
         if m and _plausible(m.group("name")):
-            return _Match(m.group("name"), None, m.group("ts") if "ts" in m.groupdict() else None)
+            return _Match(m.group("name"), None, m.groupdict().get("ts"))
     for pattern in _INLINE_PATTERNS:
         m = pattern.match(line)
         if m and _plausible(m.group("name")):
             groups = m.groupdict()
             ts = groups.get("ts") or groups.get("ts2")
             return _Match(m.group("name"), m.group("text"), ts)
-    if period_ok:
-        m = _PERIOD_PATTERN.match(line)
-        if m and len(m.group("name")) >= 3 and lexicon_role(m.group("name")) is not None:
-            return _Match(m.group("name"), m.group("text"), None)
+    m = _PERIOD_PATTERN.match(line)
+    if m and len(m.group("name")) >= 3:
+        return _Match(m.group("name"), m.group("text"), None, period=True)
     return None
 
 
 def parse_lines(lines: Iterable[tuple[int, str]]) -> list[Fragment]:
     """Parse numbered lines (1-based line number, text) into fragments.
 
-    Lines before the first speaker label become fragments with no speaker.
+    A line is a speaker's when its label is a role word or generic label, recurs as a label
+    in the file, or heads a timed block (Otter, Zoom, TranscribeMe). A ``Label. text`` line
+    counts only when ``Label`` is a role word also written as ``Label:`` elsewhere. Lines
+    before the first speaker label become fragments with no speaker; a line holding only a
+    time sets the start of the lines after it.
     """
-    numbered = [(n, line.strip()) for n, line in lines]
-    counts: Counter[str] = Counter()
-    for _, line in numbered:
-        m = _match(line, period_ok=True)
-        if m:
-            counts[m.name.strip().casefold()] += 1
+    numbered = [(n, _INVISIBLE.sub("", line).strip()) for n, line in lines]
+    matches = [_match(line) if line else None for _, line in numbered]
+    counts: Counter[str] = Counter(m.key for m in matches if m is not None and not m.period)
 
     def accepted(m: _Match | None) -> bool:
         if m is None:
             return False
-        key = m.name.strip().casefold()
-        timed_header = m.text is None and m.ts is not None
-        return counts[key] >= 2 or _known(m.name) or timed_header
+        if m.period:
+            return counts[m.key] >= 1 and _known(m.name)
+        if m.text is None and m.ts is not None and m.name[:1].isupper():
+            return True  # a timed header line: "[Name] 11:02:09", "Name  0:03"
+        return counts[m.key] >= 2 or _known(m.name)
 
     fragments: list[Fragment] = []
     speaker: str | None = None
     start: float | None = None
-    for n, line in numbered:
+    timed = False  # a time-only line came since the last speaker label
+    for (n, line), m in zip(numbered, matches, strict=True):
         if not line:
             continue
-        m = _match(line, period_ok=True)
         if accepted(m):
             assert m is not None
             speaker = m.name.strip()
-            start = parse_time(m.ts)
-            if m.text is not None and m.text.strip():
+            start = parse_time(m.ts) if m.ts or not timed else start
+            timed = False
+            if m.text is not None:
                 fragments.append(Fragment(speaker, m.text, n, start))
-            elif m.text is not None:
-                fragments.append(Fragment(speaker, "", n, start))
+            continue
+        time_only = _TIME_LINE.match(line)
+        if time_only:
+            start, timed = parse_time(time_only.group("ts")), True
             continue
         fragments.append(Fragment(speaker, line, n, start))
     return fragments

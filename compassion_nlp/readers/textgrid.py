@@ -3,7 +3,12 @@
 Two layouts: one tier per speaker in one file (the tier name is the speaker), or one file per
 speaker (PriMock57: ``X_doctor.TextGrid`` + ``X_patient.TextGrid``, where the tier is usually
 just called ``Speaker``). Files of one encounter are merged by time; the role comes from the
-file-name suffix when there is one.
+file-name suffix when there is one. Tiers of phones from a forced aligner are skipped.
+
+Each fragment keeps the line of its label in its own file: in a merged pair, the doctor's
+``source_line`` points into the ``_doctor`` file and the patient's into the ``_patient`` file.
+A malformed file (no header, a count or class that makes no sense, text cut short) raises
+E008 with the line concerned.
 """
 
 from __future__ import annotations
@@ -32,6 +37,12 @@ _SUFFIX_ROLES: dict[str, Role] = {
     "interviewer": "clinician", "patient": "patient", "client": "patient", "carer": "patient",
     "interviewee": "patient", "leader": "leader", "chair": "leader", "staff": "staff",
 }
+
+
+#: forced-alignment tiers that are not speech turns (Montreal Forced Aligner: "Ann - phones")
+_ALIGNMENT_TIER = re.compile(r"(?:^|\s-\s*)(?:phones?|phonemes?|syllables?)\s*$", re.IGNORECASE)
+#: the word tier of an aligned speaker, named after the speaker ("Ann - words")
+_WORDS_TIER = re.compile(r"\s+-\s*words?\s*$", re.IGNORECASE)
 
 
 def looks_like_textgrid(text: str) -> bool:
@@ -73,6 +84,14 @@ def parse_tiers(text: str, path: Path) -> list[tuple[str, list[Fragment]]]:
             )
         return value
 
+    def count() -> int:
+        value, line = take()
+        if not isinstance(value, float) or not 0 <= value <= len(toks) or value % 1:
+            raise CompassionError(
+                Errors.E008, path, format="TextGrid", detail=f"bad count on line {line}"
+            )
+        return int(value)
+
     def string() -> tuple[str, int]:
         value, line = take()
         if not isinstance(value, str):
@@ -85,13 +104,17 @@ def parse_tiers(text: str, path: Path) -> list[tuple[str, list[Fragment]]]:
         raise CompassionError(Errors.E008, path, format="TextGrid", detail="no ooTextFile header")
     pos = 2  # "ooTextFile", "TextGrid"
     number(), number()  # xmin, xmax
-    n_tiers = int(number())
+    n_tiers = count()
     tiers: list[tuple[str, list[Fragment]]] = []
     for _ in range(n_tiers):
-        kind, _line = string()
+        kind, line = string()
+        if kind not in ("IntervalTier", "TextTier"):
+            raise CompassionError(
+                Errors.E008, path, format="TextGrid", detail=f"unknown tier class on line {line}"
+            )
         name, _line = string()
         number(), number()
-        size = int(number())
+        size = count()
         frags: list[Fragment] = []
         for _ in range(size):
             if kind == "IntervalTier":
@@ -110,14 +133,15 @@ def read_textgrids(paths: list[Path], texts: list[str]) -> list[RawTranscript]:
     fragments: list[Fragment] = []
     hints: dict[str, tuple[Role, float]] = {}
     for path, text in zip(paths, texts, strict=True):
-        tiers = parse_tiers(text, path)
+        tiers = [(name, frags) for name, frags in parse_tiers(text, path)
+                 if not _ALIGNMENT_TIER.search(name)]
         suffix = SUFFIX.match(path.stem)
         for tier_name, frags in tiers:
             if suffix and len(tiers) == 1:
                 speaker = suffix.group("role").capitalize()
                 hints[speaker] = (_SUFFIX_ROLES[suffix.group("role").lower()], 1.0)
             else:
-                speaker = tier_name.strip() or path.stem
+                speaker = _WORDS_TIER.sub("", tier_name).strip() or path.stem
             for frag in frags:
                 frag.speaker = speaker
             fragments.extend(frags)

