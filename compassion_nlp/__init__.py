@@ -1,6 +1,12 @@
 """compassion-nlp: score compassionate communication in clinical and leadership transcripts.
 
->>> from compassion_nlp import read
+>>> from compassion_nlp import load
+>>> scorer = load()                       # the shipped model, offline
+>>> scored = scorer("consultation.vtt")   # read, segment, roles, classify, link, score
+>>> scored.score, scored.missed_opportunities
+>>> scored.utterances_df()
+
+>>> from compassion_nlp import read       # reading only
 >>> [encounter] = read("consultation.vtt")
 >>> encounter.to_dataframe()
 """
@@ -9,7 +15,8 @@ from __future__ import annotations
 
 from .errors import CompassionError
 from .model import Encounter, Piece, Speaker, Turn, Utterance, utterances_dataframe
-from .readers import read, read_paths
+from .readers import read, read_paths, read_string
+from .scoring import ScoredEncounter, Scorer, load
 
 __version__ = "0.1.0"
 
@@ -21,7 +28,11 @@ __all__ = [
     "Turn",
     "Utterance",
     "__version__",
+    "ScoredEncounter",
+    "Scorer",
+    "load",
     "read",
     "read_paths",
+    "read_string",
     "utterances_dataframe",
 ]

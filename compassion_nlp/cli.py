@@ -10,7 +10,6 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -98,10 +97,10 @@ def _report_failures(failures: list[tuple[str, str]]) -> None:
 def read_cli(
     paths: list[Path] = typer.Argument(..., help="Transcript files or folders (recursive)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output table: .parquet, .csv or .jsonl."),
-    format: Optional[str] = FormatOpt,  # noqa: UP007 - typer needs Optional on 3.10
-    role: Optional[list[str]] = RoleOpt,  # noqa: UP007
-    roles_file: Optional[Path] = RoleFileOpt,  # noqa: UP007
-    setting: Optional[str] = SettingOpt,  # noqa: UP007
+    format: str | None = FormatOpt,
+    role: list[str] | None = RoleOpt,
+    roles_file: Path | None = RoleFileOpt,
+    setting: str | None = SettingOpt,
     max_mb: float = MaxMbOpt,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each file."),
 ) -> None:
@@ -127,6 +126,54 @@ def read_cli(
     )
     if summary.ignored:
         err.print(f"{len(summary.ignored)} file(s) not read (not a transcript extension).")
+    _report_failures(summary.failures)
+    if summary.failures:
+        raise typer.Exit(1)
+
+
+@app.command("score")
+def score_cli(
+    paths: list[Path] = typer.Argument(..., help="Transcript files or folders (recursive)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder for the tables."),
+    table_format: str = typer.Option(
+        "parquet", "--table-format", "-t", help="parquet, csv or jsonl."
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", "-m", help="A model folder (default: the shipped model)."
+    ),
+    format: str | None = FormatOpt,
+    role: list[str] | None = RoleOpt,
+    roles_file: Path | None = RoleFileOpt,
+    setting: str | None = SettingOpt,
+    force: bool = typer.Option(False, "--force", help="Score encounters already in --out."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Utterances per model batch."),
+    threads: int | None = typer.Option(None, "--threads", help="CPU threads for the model."),
+    max_mb: float = MaxMbOpt,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each file."),
+) -> None:
+    """Score transcripts: utterance labels, cues and responses, encounter scores, highlights."""
+    from .outputs import score_to_folder
+    from .scoring import load
+
+    _setup_logging(verbose)
+    ext = "." + table_format.lower().lstrip(".")
+    try:
+        from .tables import check_table_path
+
+        check_table_path(out / f"encounters{ext}")
+        scorer = load(model, roles=_roles(role, roles_file), setting=_setting(setting),
+                      threads=threads, max_mb=max_mb)
+        with _progress() as update:
+            summary = score_to_folder(scorer, paths, out, format=format, ext=ext, force=force,
+                                      batch_size=batch_size, progress=update)
+    except (CompassionError, FileNotFoundError) as exc:
+        err.print(f"[red]{exc}[/red]", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    err.print(
+        f"Scored {summary.encounters} encounter(s), {summary.utterances} utterance(s)"
+        + (f"; {summary.skipped} already scored (use --force to redo)" if summary.skipped else "")
+        + f" -> {out}/"
+    )
     _report_failures(summary.failures)
     if summary.failures:
         raise typer.Exit(1)

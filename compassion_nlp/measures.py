@@ -10,8 +10,9 @@ component                 weight  what it measures
 ========================  ======  ==========================================================
 responsiveness            2       share of the patient's (staff's) cue episodes that got an
                                   EMPATHIC, CONFIRMING or PURSUING response in the window
-compassionate_talk        1       EMPATHIC/CONFIRMING/PURSUING statements per 10 utterances
-                                  of the responding role, full marks at
+compassionate_talk        1       EMPATHIC/CONFIRMING/PURSUING statements per 10
+                                  substantive utterances (back-channels such as "mm-hm",
+                                  "okay" not counted) of the responding role, full marks at
                                   :data:`TALK_FULL_MARKS` per 10
 depth                     1       share of responded episodes whose response CONFIRMS the
                                   concern or PURSUES it (beyond naming the feeling)
@@ -90,7 +91,10 @@ def compassion_score(
     utterances = encounter.utterances
     turn_of = {t.id: t for t in encounter.turns}
     roles = np.array([encounter.speakers[turn_of[u.turn_id].speaker].role for u in utterances])
-    responding = np.isin(roles, list(RESPONDING_ROLES)) if len(roles) else np.zeros(0, bool)
+    substantive = np.array([not is_backchannel(u.text) for u in utterances], dtype=bool)
+    responding = np.isin(roles, list(RESPONDING_ROLES)) & substantive if len(roles) else (
+        np.zeros(0, bool)
+    )
     cols = [LABELS.index(x) for x in ("EMPATHIC", "CONFIRMING", "PURSUING")]
     episodes: dict[int, CueLink] = {}
     for link in links:
@@ -113,7 +117,9 @@ def compassion_score(
     else:
         components["compassionate_talk"] = NAN
     if encounter.setting == "meeting":
-        leader_turns = [t for t in encounter.turns if encounter.speakers[t.speaker].role == "leader"]
+        leader_turns = [
+            t for t in encounter.turns if encounter.speakers[t.speaker].role == "leader"
+        ]
         if leader_turns:
             inclusive = int(decided[roles == "leader"][:, LABELS.index("INCLUSIVE")].sum())
             components["inclusiveness"] = min(
@@ -146,6 +152,7 @@ def encounter_row(
     for u, role in zip(utterances, roles, strict=True):
         words[role] += len(u.text.split())
     total_words = sum(words.values()) or 1
+    substantive = np.array([not is_backchannel(u.text) for u in utterances], dtype=bool)
     responding = np.array([r in RESPONDING_ROLES for r in roles], dtype=bool)
     expressing = np.array([r in EXPRESSING_ROLES for r in roles], dtype=bool)
     n_resp = int(responding.sum())
@@ -161,7 +168,7 @@ def encounter_row(
     for j, label in enumerate(LABELS):
         mask = expressing if label == "CUE" else responding
         count = int(decided[mask, j].sum()) if len(decided) else 0
-        denominator = int(mask.sum())
+        denominator = int((mask & substantive).sum())
         row[f"n_{label.lower()}"] = count
         row[f"{label.lower()}_per_10"] = round(count / denominator * 10, 3) if denominator else NAN
     episodes: dict[int, CueLink] = {}
@@ -176,8 +183,9 @@ def encounter_row(
     for role in ROLES:
         row[f"talk_share_{role}"] = round(words[role] / total_words, 4)
     questions = [bool(_QUESTION.search(u.text)) for u in utterances]
-    row["questions_responding"] = int(sum(q for q, r in zip(questions, responding, strict=True) if r))
-    row["questions_expressing"] = int(sum(q for q, e in zip(questions, expressing, strict=True) if e))
+    asked = np.array(questions, dtype=bool)
+    row["questions_responding"] = int((asked & responding).sum())
+    row["questions_expressing"] = int((asked & expressing).sum())
     row["compassion_score"] = score.score
     for name in WEIGHTS:
         row[f"component_{name}"] = score.components.get(name, NAN)

@@ -63,7 +63,17 @@ _ENTRIES: dict[Role, tuple[str, ...]] = {
 }
 _LEXICON = {word: role for role, words in _ENTRIES.items() for word in words}
 _TITLES = {"dr", "doctor", "nurse", "prof", "professor", "sister", "matron"}
-_SHORT = {word for word in _LEXICON if len(word) < 4}
+#: entries that a near miss may match (``Docotr``, ``Pateint``, ``Gest_family``): role words
+#: only; kinship words and short words are left out, since names come near them (``Mather``,
+#: ``Carey``, ``Leah``)
+_FUZZY = frozenset({
+    "doctor", "clinician", "physician", "patient", "nurse", "therapist", "counsellor",
+    "counselor", "psychologist", "psychiatrist", "consultant", "practitioner",
+    "nurse practitioner", "guest clinician", "clinician guest", "guest family", "family guest",
+    "patient guest", "guest patient", "family", "caregiver", "moderator", "facilitator",
+    "chairperson", "chairman", "chairwoman", "project manager", "professor", "interviewer",
+    "interviewee", "physiotherapist", "paramedic", "pharmacist", "surgeon", "midwife",
+})
 
 _PAREN = re.compile(r"\([^()]*(?:\([^()]*\)[^()]*)*\)")
 #: a speaker number or letter at the end: ``Doctor_2``, ``Guest_family2``, ``Professor B``
@@ -112,35 +122,34 @@ def _split_label(label: str) -> tuple[str, str, str]:
     return name, number, inner
 
 
-def _lookup(stem: str) -> tuple[str, float, str] | None:
-    """Match a label stem to a lexicon entry: exact, by title word, past modifiers, fuzzy.
+def _lookup(stem: str) -> tuple[str, float, bool] | None:
+    """Match a label stem to a lexicon entry: exact, by title word (``dr smith``), past
+    modifiers (``the acting chair``), or as a near miss (``docotr``).
 
-    Returns the entry, a confidence and, for a title (``dr smith``), the rest of the name.
+    Returns the entry, a confidence, and whether it was a near miss.
     """
     if not stem:
         return None
     if stem in _LEXICON:
-        return stem, 0.95, ""
+        return stem, 0.95, False
     words = stem.split()
     if words[0] in _TITLES and len(words) > 1:
-        return words[0], 0.9, " ".join(words[1:])
+        return words[0], 0.9, False
     rest = words
     while len(rest) > 1 and rest[0] in _MODIFIERS:
         rest = rest[1:]
         if " ".join(rest) in _LEXICON:
-            return " ".join(rest), 0.9, ""
+            return " ".join(rest), 0.9, False
     if len(stem) < 4:
         return None
     best: tuple[int, str] | None = None
-    for entry in _LEXICON:
-        if entry in _SHORT:
-            continue
+    for entry in _FUZZY:
         limit = 1 if len(entry) < 8 else 2
         dist = _damerau(stem, entry, limit)
-        if dist <= limit and (best is None or dist < best[0]):
+        if dist <= limit and (best is None or (dist, entry) < best):
             best = (dist, entry)
     if best is not None:
-        return best[1], 0.8, ""
+        return best[1], 0.8, True
     return None
 
 
@@ -173,19 +182,28 @@ def canonical_label(label: str) -> str | None:
     found = _lookup(stem)
     if found is None:
         return None
-    entry, _, rest = found
-    return f"{entry} {rest}#{number}" if rest else f"{entry}#{number}"
+    entry, _, near_miss = found
+    # only a near miss (a typo) is keyed by the entry it is near; ``The Acting Chair``,
+    # ``Head Nurse`` and ``Dr Smith`` keep their whole name, apart from ``The Chair``,
+    # ``Nurse`` and ``Dr Jones``
+    return f"{entry if near_miss else stem}#{number}"
 
 
 # ---------------------------------------------------------------- user mappings
 
 
 def parse_role_mapping(items: Iterable[str]) -> dict[str, Role]:
-    """Parse ``["Dr Smith=clinician", …]`` into a mapping (label → role)."""
+    """Parse ``["Dr Smith=clinician", …]`` into a mapping (label → role).
+
+    The role is one of :data:`~compassion_nlp.model.ROLES`, or a role word of the lexicon
+    spelled out (``doctor``, ``nurse``, ``chair``, ``carer``: ``Ann=doctor`` means clinician).
+    """
     mapping: dict[str, Role] = {}
     for item in items:
-        label, sep, role = item.rpartition("=")
+        label, sep, role = str(item).rpartition("=")
         role = role.strip().lower()
+        if role not in ROLES:
+            role = _LEXICON.get(re.sub(r"[\s_-]+", " ", role), role) if len(role) > 1 else role
         if not sep or not label.strip() or role not in ROLES:
             raise CompassionError(Errors.E010, item=item, roles=", ".join(ROLES))
         mapping[label.strip()] = role  # type: ignore[assignment]
@@ -202,7 +220,9 @@ def load_role_mapping(path: Path) -> dict[str, Role]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise CompassionError(Errors.E013, path, detail=f"JSON error line {exc.lineno}") from None
+            raise CompassionError(
+                Errors.E013, path, detail=f"JSON error line {exc.lineno}"
+            ) from None
         if not isinstance(data, dict):
             raise CompassionError(Errors.E013, path, detail="expected a JSON object")
         return parse_role_mapping(f"{k}={v}" for k, v in data.items())
@@ -238,6 +258,14 @@ _YOU_QUESTION = re.compile(
 )
 _YOU = re.compile(r"\b(?:you|your|yours|yourself|you'?re|you'?ve|you'?ll|you'?d)\b", re.I)
 _I = re.compile(r"\b(?:i|me|my|mine|myself|i'?m|i'?ve|i'?d)\b", re.IGNORECASE)
+#: talk about a third person: a relative speaks of the patient
+_THIRD = re.compile(r"\b(?:he|she|him|her|his|hers|himself|herself|he'?s|she'?s)\b", re.I)
+_KIN = re.compile(
+    r"\b(?:my|our) (?:husband|wife|son|daughter|mother|father|mum|mom|dad|child|children|kids?|"
+    r"baby|boy|girl|partner|brother|sister|grandson|granddaughter|grandmother|grandfather|"
+    r"grandma|grandpa|nan|aunt|uncle|parents?)\b",
+    re.IGNORECASE,
+)
 _WE = re.compile(r"\b(?:we|our|ours|us|we'?re|we'?ll|we'?ve|let'?s)\b", re.IGNORECASE)
 _ANSWER = re.compile(
     r"^(?:(?:um|uh|oh|well|mm)[\s,]+)*(?:yes|yeah|yep|yup|no|nope|nah|not really|mm-?hmm|"
@@ -311,7 +339,7 @@ _GROUP_Q = re.compile(
     r"are you (?:all )?happy)\b",
     re.IGNORECASE,
 )
-#: a turn that ends by naming who speaks next: "Thank you. Suzy Davies." / "Mr. Genuis."
+#: a turn that ends by naming who speaks next: "Thank you. Ann Jones." / "Mr. Smith."
 _HANDOFF = re.compile(
     r"(?:^|[.?!,]\s+)(?:(?:the )?(?:hon(?:ourable)?\.? )?(?:mr|mrs|ms|miss|dr|minister|"
     r"professor)\.?\s+)?[A-Z][a-z'-]+(?:\s+(?:[A-Z][a-z'-]+|van|de|le|la)){0,2}[.?!]?\s*$"
@@ -320,12 +348,12 @@ _NOT_NAMES = frozenset({
     "Okay", "Ok", "Yes", "Yeah", "No", "Right", "Thanks", "Good", "Great", "Sure", "Alright",
     "Fine", "Well", "So", "Um", "Uh", "Hmm", "Mm", "Oh", "Exactly", "Absolutely", "Correct",
     "True", "Indeed", "Agreed", "Perfect", "Cool", "Nice", "Sorry", "Bye", "Cheers", "Thank",
-    "Pardon", "What", "Why", "How", "Really", "Maybe", "Probably", "Definitely", "Sure", "Hello",
+    "Pardon", "What", "Why", "How", "Really", "Maybe", "Probably", "Definitely", "Hello",
     "Hi", "Wow", "Interesting", "Anyway", "Anyways", "And", "But", "Or", "Huh", "Uh-huh",
-    "Mm-hmm", "Hmm-mm", "Ah", "Oops", "Okay", "Done", "Nope", "Yep", "Yup", "Right", "Now",
-    "Then", "Good", "Lovely", "Brilliant", "Excellent", "Precisely", "Totally", "Same",
-    "Please", "Wait", "Hang", "Hold", "Yes", "Diolch", "Bore", "Is", "It", "That", "This",
-    "Whatever", "Probably", "Possibly", "Certainly", "Obviously", "Again", "Too", "Also",
+    "Mm-hmm", "Hmm-mm", "Ah", "Oops", "Done", "Nope", "Yep", "Yup", "Now",
+    "Then", "Lovely", "Brilliant", "Excellent", "Precisely", "Totally", "Same",
+    "Please", "Wait", "Hang", "Hold", "Diolch", "Bore", "Is", "It", "That", "This",
+    "Whatever", "Possibly", "Certainly", "Obviously", "Again", "Too", "Also",
 })
 #: words of illness and treatment; meetings of the shared corpora use under 4 per 1,000 words,
 #: consultations over 8 (short fragments excepted)
@@ -353,7 +381,7 @@ def _sigmoid(z: float) -> float:
 _COUNTS = (
     "turns", "words", "sentences", "questions", "q_turns", "you_q", "you", "i", "we",
     "answers", "plan", "clin", "pat", "addressed_doctor", "chair", "handoffs", "long_turns",
-    "first", "opens", "closes", "early", "medical", "steer", "group_q", "successors",
+    "opens", "closes", "early", "medical", "steer", "group_q", "successors", "third", "kin",
 )
 
 
@@ -383,6 +411,8 @@ def _speaker_stats(encounter: Encounter) -> dict[str, dict[str, float]]:
         f["you"] += len(_YOU.findall(text))
         f["i"] += len(_I.findall(text))
         f["we"] += len(_WE.findall(text))
+        f["third"] += len(_THIRD.findall(text))
+        f["kin"] += len(_KIN.findall(text))
         f["plan"] += len(_PLAN.findall(text))
         f["clin"] += len(_CLINICIAN_PHRASES.findall(text))
         f["pat"] += len(_PATIENT_PHRASES.findall(text))
@@ -394,8 +424,6 @@ def _speaker_stats(encounter: Encounter) -> dict[str, dict[str, float]]:
         if prev_question and _ANSWER.match(text.strip()):
             f["answers"] += 1
         prev_question = questions > 0 or bool(_YOU_QUESTION.search(text))
-        if i == 0:
-            f["first"] = 1
         if any(_ADDRESS_DOCTOR.search(s.strip()) for s in sentences):
             # the person addressed is most likely the speaker just before, else just after
             for j in (i - 1, i + 1):
@@ -410,7 +438,7 @@ def _speaker_stats(encounter: Encounter) -> dict[str, dict[str, float]]:
                 if last_word and last_word[0].strip(",") not in _NOT_NAMES:
                     f["handoffs"] += 1
     followers: dict[str, set[str]] = {}
-    for a, b in zip(turns, turns[1:]):
+    for a, b in zip(turns, turns[1:], strict=False):
         if a.speaker != b.speaker:
             followers.setdefault(a.speaker, set()).add(b.speaker)
     for spk, f in stats.items():
@@ -431,18 +459,19 @@ def _rate(f: Mapping[str, float], pooled: Mapping[str, float], key: str, per: st
 #: (feature, weight) of the consultation model: positive leans clinician. Fitted by
 #: ``evaluation/roles/fit_weights.py`` on the tuning half of the shared corpora.
 CLINICAL_WEIGHTS: dict[str, float] = {
-    "addressed_doctor": 1.114, "answers": -1.419, "clin": 1.733, "i": -1.296, "pat": -1.500,
-    "plan": 0.662, "q_per_sentence": 1.453, "q_turns": 1.569, "you": 2.053, "you_q": 0.352,
+    "addressed_doctor": 1.322, "answers": -1.946, "clin": 2.247, "i": -0.885, "kin": -1.147,
+    "pat": -1.412, "plan": -0.199, "q_per_sentence": 1.868, "q_turns": 2.418, "third": -0.265,
+    "you": 0.761, "you_q": 0.020,
 }
 #: (feature, weight) of the meeting model: positive leans leader; ``bias`` is the intercept.
 MEETING_WEIGHTS: dict[str, float] = {
-    "bias": -2.446, "chair": 0.568, "closes": 1.210, "early": 1.319, "handoffs": 0.610,
-    "i": -0.002, "long_turns": -1.538, "many": 0.523, "opens": 1.435, "over_chair": 0.654,
-    "over_group_q": -0.078, "over_handoffs": -0.670, "over_long_turns": -0.266,
-    "over_q_turns": 0.394, "over_steer": 0.135, "over_turns": 1.436, "over_words": -1.253,
-    "successors": 0.462, "vs_chair": 0.957, "vs_group_q": -0.146, "vs_handoffs": 0.288,
-    "vs_long_turns": 0.957, "vs_q_turns": 0.402, "vs_steer": 1.109, "vs_turns": 0.478,
-    "vs_words": -1.242, "we": -0.095,
+    "bias": -2.015, "chair": 0.572, "closes": 1.317, "early": 1.316, "handoffs": 0.592,
+    "i": -0.074, "long_turns": -1.528, "many": 0.314, "opens": 1.549, "over_chair": 0.704,
+    "over_group_q": -0.025, "over_handoffs": -0.644, "over_long_turns": -0.158,
+    "over_q_turns": 0.346, "over_steer": 0.176, "over_turns": 1.509, "over_words": -1.379,
+    "successors": 0.115, "vs_chair": 0.908, "vs_group_q": -0.165, "vs_handoffs": 0.198,
+    "vs_long_turns": 0.930, "vs_q_turns": 0.527, "vs_steer": 1.172, "vs_turns": 0.719,
+    "vs_words": -1.323, "we": -0.028,
 }
 
 
@@ -469,6 +498,8 @@ def _clinical_features(stats: Mapping[str, Mapping[str, float]]) -> dict[str, di
             "clin": _rate(f, pooled, "clin", "words", 60) * 100,
             "pat": _rate(f, pooled, "pat", "words", 60) * 100,
             "addressed_doctor": min(f["addressed_doctor"], 3.0),
+            "third": _rate(f, pooled, "third", "words", 60) * 100,
+            "kin": _rate(f, pooled, "kin", "words", 60) * 100,
         }
     out: dict[str, dict[str, float]] = {}
     for spk, x in raw.items():
@@ -512,7 +543,7 @@ def _meeting_features(stats: Mapping[str, Mapping[str, float]]) -> dict[str, dic
 
 
 #: a meeting's leader is taken as found when the model gives someone this probability
-LEADER_EVIDENCE = 0.8
+LEADER_EVIDENCE = 0.7
 #: a speaker with less than this share of the words of a meeting is not its leader
 MINOR_SHARE = 0.05
 
@@ -522,18 +553,6 @@ def _linear(x: Mapping[str, float], weights: Mapping[str, float]) -> float:
                                          if k != "bias")
 
 
-def clinician_probabilities(encounter: Encounter) -> dict[str, float]:
-    """Per speaker, the probability that they are the clinician, from what they say."""
-    feats = _clinical_features(_speaker_stats(encounter))
-    return {s: _sigmoid(_linear(x, CLINICAL_WEIGHTS)) for s, x in feats.items()}
-
-
-def leader_probabilities(encounter: Encounter) -> dict[str, float]:
-    """Per speaker, the probability that they lead the meeting, from what they say."""
-    feats = _meeting_features(_speaker_stats(encounter))
-    return {s: _sigmoid(_linear(x, MEETING_WEIGHTS)) for s, x in feats.items()}
-
-
 def _active(stats: Mapping[str, Mapping[str, float]], min_share: float = 0.02,
             min_words: int = 20) -> list[str]:
     total = sum(f["words"] for f in stats.values()) or 1
@@ -541,36 +560,52 @@ def _active(stats: Mapping[str, Mapping[str, float]], min_share: float = 0.02,
             if f["words"] >= min_words and f["words"] / total >= min_share]
 
 
-def infer_setting(encounter: Encounter, roles: Mapping[str, Role]) -> Setting:
-    """``meeting`` or ``clinical``: from the known roles, else from who talks and about what.
-
-    Four or more people who each say a fair share, or three with almost no words of illness
-    and treatment, make a meeting; so do two with none over a long conversation.
-    """
-    known = set(roles.values())
-    if known & {"leader", "staff"} and not known & {"clinician", "patient"}:
-        return "meeting"
-    if known & {"clinician", "patient"}:
-        return "clinical"
-    stats = _speaker_stats(encounter)
+def _content_setting(stats: Mapping[str, Mapping[str, float]]) -> tuple[Setting, int]:
+    """The setting from who talks and about what; and the number of active speakers."""
     words = sum(f["words"] for f in stats.values())
     medical = 1000 * sum(f["medical"] for f in stats.values()) / max(words, 1)
     active = len(_active(stats))
-    if active >= 4:
-        return "clinical" if medical >= 10 else "meeting"
+    if active >= 5:
+        return "meeting", active
+    if active == 4:
+        return ("clinical" if medical >= 10 else "meeting"), active
     if active == 3:
-        return "meeting" if medical < 4 and words >= 300 else "clinical"
-    return "meeting" if medical < 2 and words >= 800 else "clinical"
+        return ("meeting" if medical < 4 and words >= 300 else "clinical"), active
+    return ("meeting" if medical < 2 and words >= 800 else "clinical"), active
 
 
-def _content_roles(encounter: Encounter, setting: Setting, fixed: Mapping[str, Role]
-                   ) -> dict[str, tuple[Role, float]]:
+def _setting_from(stats: Mapping[str, Mapping[str, float]], roles: Mapping[str, Role]
+                  ) -> Setting:
+    known = set(roles.values())
+    if known & {"leader", "staff"} and not known & {"clinician", "patient"}:
+        return "meeting"
+    if "patient" in known:
+        return "clinical"
+    by_content, active = _content_setting(stats)
+    if "clinician" in known:
+        return "meeting" if active >= 5 else "clinical"
+    return by_content
+
+
+def infer_setting(encounter: Encounter, roles: Mapping[str, Role]) -> Setting:
+    """``meeting`` or ``clinical``: from the known roles, else from who talks and about what.
+
+    A leader or staff role (and no clinical one) makes a meeting; a patient makes a
+    consultation, and so does a clinician unless five or more people take part. Without roles:
+    five or more people who each say a fair share make a meeting; so do four, or three, who
+    hardly use words of illness and treatment, and two who use none over a long conversation.
+    Pass ``setting=`` to :func:`assign_roles` (``--setting``) when this guess is not enough.
+    """
+    return _setting_from(_speaker_stats(encounter), roles)
+
+
+def _content_roles(stats: Mapping[str, Mapping[str, float]], setting: Setting,
+                   fixed: Mapping[str, Role]) -> dict[str, tuple[Role, float]]:
     """Guess the roles of the speakers not in ``fixed`` from what they say, with confidences.
 
     Each confidence is the model's probability for the role given; the caller turns a role
     under :data:`CONTENT_THRESHOLD` into ``unknown``.
     """
-    stats = _speaker_stats(encounter)
     open_speakers = [s for s in stats if s not in fixed and s != "UNKNOWN"]
     if not open_speakers:
         return {}
@@ -578,17 +613,15 @@ def _content_roles(encounter: Encounter, setting: Setting, fixed: Mapping[str, R
     if setting == "clinical":
         feats = _clinical_features(stats)
         probs = {s: _sigmoid(_linear(x, CLINICAL_WEIGHTS)) for s, x in feats.items()}
-        fixed_roles = {fixed[s] for s in fixed if s in stats}
-        active = [s for s in _active(stats, 0.05, 5)]
-        if len(active) == 2 and len(fixed_roles & {"clinician", "patient"}) == 1:
-            # one of two known: the other is the other role
-            (known,) = fixed_roles & {"clinician", "patient"}
-            for s in open_speakers:
-                if s in active:
-                    other: Role = "patient" if known == "clinician" else "clinician"
-                    p = probs.get(s, 0.5)
-                    agree = p if other == "clinician" else 1 - p
-                    out[s] = (other, max(0.9, agree))
+        active = _active(stats, 0.05, 5)
+        known = [s for s in active if fixed.get(s) in ("clinician", "patient")]
+        unsure = [s for s in active if s not in fixed]
+        if len(active) == 2 and len(known) == 1 and len(unsure) == 1:
+            # two people, one known: the other one has the other role
+            (spk,) = unsure
+            other: Role = "patient" if fixed[known[0]] == "clinician" else "clinician"
+            p = probs.get(spk, 0.5)
+            out[spk] = (other, max(0.9, p if other == "clinician" else 1 - p))
             return out
         for s in open_speakers:
             if s not in probs:
@@ -670,9 +703,10 @@ def assign_roles(
                 if found is not None:
                     decided[spk.id] = (found[0], "lexicon", found[1])
     format_setting = encounter.metadata.get("setting")
+    stats = _speaker_stats(encounter)
     chosen: Setting = setting or (
         format_setting if format_setting in SETTINGS else None  # type: ignore[assignment]
-    ) or infer_setting(encounter, {k: v[0] for k, v in decided.items()})
+    ) or _setting_from(stats, {k: v[0] for k, v in decided.items()})
     for key, (role, source, conf) in list(decided.items()):
         if source != "user":
             fitted = _fit_setting(role, chosen)
@@ -681,7 +715,7 @@ def assign_roles(
             else:
                 decided[key] = (fitted, source, conf)
     fixed = {k: v[0] for k, v in decided.items() if v[0] != "other"}
-    for spk, (role, conf) in _content_roles(encounter, chosen, fixed).items():
+    for spk, (role, conf) in _content_roles(stats, chosen, fixed).items():
         if spk not in decided and spk != "UNKNOWN":
             if conf >= CONTENT_THRESHOLD:
                 decided[spk] = (role, "content", round(conf, 2))

@@ -365,7 +365,9 @@ def read_string(
     _check_format(format)
     fmt = ALIASES.get(format, format)
     if fmt == "docx":
-        raise CompassionError(Errors.E009, name=format, formats="text, csv, vtt, srt, json, textgrid")
+        raise CompassionError(
+            Errors.E009, name=format, formats="text, csv, vtt, srt, json, textgrid"
+        )
     text = normalise_newlines(text.lstrip("\ufeff"))
     if not text.strip():
         raise CompassionError(Errors.E002, encounter_id)

@@ -7,9 +7,11 @@ relabelled tuning encounters (see ``evaluate.py`` for the splits):
   (swapping two speakers swaps the answer); reference clinician = 1, patient = 0;
 * meetings: one row per speaker; reference leader = 1, staff = 0.
 
-Each corpus (and each QMSum domain) weighs the same in the fit, and inside a corpus each
+Each corpus (each QMSum domain, and MTS-Dialog's encounters with three or more speakers
+apart from its two-speaker ones) weighs the same in the fit, and inside a corpus each
 encounter weighs the same, so that 1,200 short MTS-Dialog snippets or 60 one-question members
-of parliament do not drown the rest. Prints the weights to paste into ``roles.py``.
+of parliament do not drown the rest. Prints the weights to paste into ``roles.py``; ``--cv``
+also prints a grouped (by encounter) 5-fold cross-validation inside the tune half.
 
 Usage::
 
@@ -54,7 +56,8 @@ def rows(cases: list[ev.Case], setting: str, drop: tuple[str, ...] = ()
             names = sorted(k for k in x if k not in drop)
             xs.append([x[k] for k in names])
             ys.append(int(ref in ("clinician", "leader")))
-            groups.append((f"{case.corpus}/{case.subset}", case.encounter.id))
+            many = " (3+ speakers)" if setting == "clinical" and len(case.gold) > 2 else ""
+            groups.append((f"{case.corpus}/{case.subset}{many}", case.encounter.id))
     per_corpus = Counter(g[0] for g in {g for g in groups})
     per_enc = Counter(groups)
     w = np.array([1.0 / per_corpus[g[0]] / per_enc[g] for g in groups])
@@ -114,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         model.fit(x, y, sample_weight=w)
         acc = (model.predict(x) == y).mean()
         print(f"# {setting}: {len(y)} speakers, {y.sum()} responders, train acc {acc:.3f}")
-        weights = dict(zip(names, model.coef_[0]))
+        weights = dict(zip(names, model.coef_[0], strict=True))
         if intercept:
             weights = {"bias": float(model.intercept_[0]), **weights}
         items = [f'"{k}": {v:.3f},' for k, v in weights.items()]

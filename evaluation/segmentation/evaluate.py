@@ -279,7 +279,10 @@ def git_splitter(rev: str) -> Splitter:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        Path(f.name).unlink()
 
     def split(texts: Sequence[str]) -> list[Spans]:
         from compassion_nlp.model import Encounter, Speaker, Turn

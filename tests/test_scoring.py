@@ -1,0 +1,127 @@
+"""Scoring end to end with a tiny model built in code: API, tables, resumable runs, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from compassion_nlp import load
+from compassion_nlp.cli import app
+from compassion_nlp.model import UTTERANCE_COLUMNS
+from compassion_nlp.outputs import TABLES, score_to_folder
+from compassion_nlp.readers import read_string
+from compassion_nlp.scoring import LABEL_COLUMNS, PROBABILITY_COLUMNS
+
+TRANSCRIPT = """\
+Doctor: Good morning. What brings you in today?
+Patient: I am so worried it might be cancer.
+Doctor: That sounds really frightening. What worries you most?
+Patient: My wife died and I have not been sleeping.
+Doctor: Do you smoke?
+Patient: No.
+"""
+
+
+def test_score_text_encounter_and_tables(tiny_model_dir: Path) -> None:
+    scorer = load(tiny_model_dir)
+    scored = scorer(TRANSCRIPT, format="text")
+    frame = scored.utterances_df()
+    assert list(frame.columns) == [*UTTERANCE_COLUMNS, *PROBABILITY_COLUMNS, *LABEL_COLUMNS]
+    assert len(frame) == len(scored.encounter.utterances)
+    assert frame[list(PROBABILITY_COLUMNS)].apply(lambda c: c.between(0, 1)).all().all()
+    cues = scored.cues_df()
+    assert set(cues["utterance_id"]) <= set(frame["utterance_id"])
+    row = scored.encounter_row()
+    assert row["encounter_id"] == "text"
+    assert 0 <= row["compassion_score"] <= 100 or math.isnan(row["compassion_score"])
+    speakers = scored.speakers_df()
+    assert set(speakers["role"]) == {"clinician", "patient"}
+    for h in scored.missed_opportunities:
+        assert h.suggestion and h.moment.utterance_id in set(frame["utterance_id"])
+    # an Encounter object is accepted as well
+    [enc] = read_string(TRANSCRIPT)
+    assert scorer(enc).utterances_df()["text"].tolist() == frame["text"].tolist()
+
+
+def test_file_with_many_encounters_needs_pipe(tiny_model_dir: Path, fixtures: Path) -> None:
+    scorer = load(tiny_model_dir)
+    csv = next((fixtures / "csv_dialogues").glob("*.csv"))
+    with pytest.raises(ValueError, match="pipe"):
+        scorer(csv)
+    scored = list(scorer.pipe([csv]))
+    assert len(scored) > 1
+    assert all("#" in s.id for s in scored)
+
+
+def test_batch_run_writes_tables_skips_done_and_reports_failures(
+    tiny_model_dir: Path, fixtures: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(TRANSCRIPT)
+    (folder / "b.txt").write_text(TRANSCRIPT.replace("cancer", "serious"))
+    (folder / "empty.txt").write_text("")
+    (folder / "notes.txt").write_text("just some notes without any speaker at all\n")
+    scorer = load(tiny_model_dir)
+    out = tmp_path / "out"
+    summary = score_to_folder(scorer, [folder], out, ext=".csv")
+    assert summary.encounters == 2
+    assert {f for f, _ in summary.failures} == {"empty.txt", "notes.txt"}
+    for name in TABLES:
+        assert (out / f"{name}.csv").is_file()
+    failures = pd.read_csv(out / "failures.csv")
+    assert set(failures["code"]) == {"E002", "E005"}
+    encounters = pd.read_csv(out / "encounters.csv")
+    assert sorted(encounters["encounter_id"]) == ["a.txt", "b.txt"]
+    run = json.loads((out / "run.json").read_text())
+    assert run["encounters_scored"] == 2
+    # a second run skips what is done; --force scores again without duplicating rows
+    again = score_to_folder(scorer, [folder], out, ext=".csv")
+    assert (again.encounters, again.skipped) == (0, 2)
+    forced = score_to_folder(scorer, [folder], out, ext=".csv", force=True)
+    assert forced.encounters == 2
+    utterances = pd.read_csv(out / "utterances.csv")
+    assert len(utterances) == len(utterances.drop_duplicates(["encounter_id", "utterance_id"]))
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_score_runs_with_the_network_blocked(
+    tiny_model_dir: Path, tmp_path: Path, no_network: None
+) -> None:
+    import socket
+
+    with pytest.raises(OSError):
+        socket.create_connection(("example.org", 80))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(TRANSCRIPT)
+    scorer = load(tiny_model_dir)
+    summary = score_to_folder(scorer, [tmp_path / "in"], tmp_path / "out")
+    assert summary.encounters == 1 and not summary.failures
+
+
+def test_cli_score(tiny_model_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(TRANSCRIPT)
+    (tmp_path / "bad.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    result = CliRunner().invoke(
+        app, ["score", str(tmp_path / "a.txt"), str(tmp_path / "bad.txt"), "--out",
+              str(tmp_path / "out"), "--model", str(tiny_model_dir), "-t", "jsonl"],
+    )
+    assert result.exit_code == 1, result.output
+    assert "E003" in result.output and "bad.txt" in result.output
+    assert (tmp_path / "out" / "utterances.jsonl").is_file()
+    usage = CliRunner().invoke(app, ["score", str(tmp_path / "a.txt"), "--out",
+                                     str(tmp_path / "o2"), "-t", "xlsx"])
+    assert usage.exit_code == 2 and "E011" in usage.output
+
+
+def test_error_messages_do_not_leak_transcript_text(tiny_model_dir: Path, tmp_path: Path) -> None:
+    secret = "Patient: my secret diagnosis is zebra fever"
+    (tmp_path / "x.vtt").write_text("WEBVTT\n\n" + secret + "\n")
+    result = CliRunner().invoke(app, ["score", str(tmp_path / "x.vtt"), "--out",
+                                      str(tmp_path / "o"), "--model", str(tiny_model_dir)])
+    assert "zebra" not in result.output

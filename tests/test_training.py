@@ -1,0 +1,122 @@
+"""The training loop, corpus checks, calibration and the saved model folder (tiny models)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compassion_nlp.classifier import LABELS, ClassifierConfig, UtteranceClassifier
+from compassion_nlp.training import (
+    CorpusError,
+    TrainingArguments,
+    best_thresholds,
+    fit_calibration,
+    label_metrics,
+    load_corpus,
+)
+
+from .conftest import tiny_corpus
+
+
+def test_tiny_model_learns_and_saves_a_self_describing_folder(tiny_model_dir: Path) -> None:
+    files = {p.name for p in tiny_model_dir.iterdir()}
+    assert {"config.json", "model.safetensors", "compassion.json"} <= files
+    assert "tokenizer.json" in files or "vocab.txt" in files
+    config = json.loads((tiny_model_dir / "config.json").read_text())
+    assert list(config["id2label"].values()) == list(LABELS)
+    ours = ClassifierConfig.load(tiny_model_dir)
+    assert set(ours.thresholds) == set(LABELS) and set(ours.calibration) == set(LABELS)
+    assert ours.versions["torch"] and ours.training["train_rows"] > 0
+    clf = UtteranceClassifier.from_pretrained(tiny_model_dir)
+    out = clf.predict(["that sounds really frightening", "do you smoke",
+                       "i am so worried it might be cancer"])
+    assert "EMPATHIC" in out[0]["labels"]
+    assert out[1]["labels"] == []
+    assert "CUE" in out[2]["labels"]
+    dev = ours.metrics["dev"]
+    assert dev["macro_f1"] > 0.8, dev
+
+
+def test_training_is_deterministic(tmp_path: Path) -> None:
+    import torch
+
+    from compassion_nlp.classifier import ClassifierInput
+    from compassion_nlp.training import train
+
+    from .conftest import tiny_model_and_tokenizer
+
+    corpus = tiny_corpus(tmp_path / "c.jsonl", rows=120)
+    outputs = []
+    for run in range(2):
+        torch.manual_seed(0)  # the same initial weights in both runs
+        model, tokenizer = tiny_model_and_tokenizer(tmp_path / f"v{run}")
+        args = TrainingArguments(corpus=corpus, output_dir=tmp_path / f"m{run}", epochs=2,
+                                 learning_rate=1e-3, batch_size=16, max_length=24, seed=7)
+        train(args, model=model, tokenizer=tokenizer)
+        clf = UtteranceClassifier.from_pretrained(tmp_path / f"m{run}")
+        outputs.append(clf.logits([ClassifierInput("what worries you most")]))
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [({"framing": "both"}, "framing"), ({"epochs": 0}, "epochs"),
+     ({"learning_rate": 2.0}, "learning_rate"), ({"pos_weight_cap": 0.5}, "pos_weight_cap")],
+)
+def test_arguments_validate_themselves(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrainingArguments(**kwargs)
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def _row(**over: object) -> dict:
+    row = {"id": "e1|u1", "encounter_id": "e1", "source": "test", "text": "hello",
+           "role": "clinician", "previous_text": "", "previous_role": "", "labels": [],
+           "split": "train"}
+    row.update(over)
+    return row
+
+
+def test_corpus_checks_suggest_fixes(tmp_path: Path) -> None:
+    bad_column = {k: v for k, v in _row().items() if k != "labels"} | {"label": []}
+    with pytest.raises(CorpusError, match="did you mean 'label'"):
+        load_corpus(_write(tmp_path / "a.jsonl", [bad_column]))
+    with pytest.raises(CorpusError, match="Did you mean 'EMPATHIC'"):
+        load_corpus(_write(tmp_path / "b.jsonl", [_row(labels=["EMPATHETIC"])]))
+    with pytest.raises(CorpusError, match="both train and test"):
+        load_corpus(_write(tmp_path / "c.jsonl", [_row(), _row(id="e1|u2", split="test")]))
+    with pytest.raises(CorpusError, match="synthetic rows may only be in train"):
+        load_corpus(_write(tmp_path / "d.jsonl", [_row(source="synthetic", split="dev")]))
+    with pytest.raises(CorpusError, match="not found"):
+        load_corpus(tmp_path / "missing.jsonl")
+
+
+def test_loaded_corpus_has_three_splits(tmp_path: Path) -> None:
+    data = load_corpus(tiny_corpus(tmp_path / "c.jsonl", rows=80))
+    assert set(data) == {"train", "dev", "test"}
+    assert sum(len(data[s]) for s in data) == 80
+
+
+def test_thresholds_and_calibration_on_known_data() -> None:
+    rng = np.random.default_rng(0)
+    targets = (rng.random((400, len(LABELS))) < 0.2).astype(np.float32)
+    logits = np.where(targets > 0, 2.0, -2.0) + rng.normal(0, 1.0, targets.shape)
+    calibration = fit_calibration(logits, targets)
+    a, b = calibration["CUE"]
+    assert a > 0  # higher logits, higher probability
+    probs = 1 / (1 + np.exp(-(logits * np.array([calibration[x][0] for x in LABELS])
+                               + np.array([calibration[x][1] for x in LABELS]))))
+    # calibrated: the mean probability is close to the positive rate
+    assert abs(probs.mean() - targets.mean()) < 0.03
+    thresholds = best_thresholds(probs, targets)
+    decided = probs >= np.array([thresholds[x] for x in LABELS])
+    metrics = label_metrics(decided, targets, probs)
+    assert metrics["macro_f1"] > 0.8
+    assert metrics["labels"]["CUE"]["support"] == int(targets[:, 4].sum())
