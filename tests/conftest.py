@@ -57,10 +57,12 @@ def shipped_model() -> Path:
 
 def tiny_model_and_tokenizer(folder: Path):
     """A randomly initialised 2-layer BERT and a word-level tokenizer, built in code."""
+    import torch
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
     from compassion_nlp.classifier import LABELS
 
+    torch.manual_seed(0)  # the same initial weights in every run
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ":", ".", "?", ","]
     vocab += sorted(set(_WORDS) | {"clinician", "patient", "leader", "staff", "unknown"})
     folder.mkdir(parents=True, exist_ok=True)

@@ -97,6 +97,8 @@ def _distance(a: str, b: str) -> int:
     return prev[-1]
 
 
+_PARENTHESES = re.compile(r"\s*\((?:[^()]|\([^()]*\))*\)")
+
 #: most edits between a label and the label it is taken to be a typo of
 MAX_TYPO_EDITS = 2
 _NOT_ALNUM = re.compile(r"[\W_]+")
@@ -160,6 +162,11 @@ def _merge_typos(counts: Counter[str], names: dict[str, str]) -> dict[str, str]:
                 targets.append(key)
             else:
                 merges[key] = target
+    # "The Chair (Hon. Anthony Rota (…))" first, "The Chair" after: one person, introduced
+    bare = {_PARENTHESES.sub("", k).strip(): k for k in counts if "(" in k}
+    for short, full in bare.items():
+        if short and short in counts and short != full and full not in merges:
+            merges[full] = short
     return merges
 
 
