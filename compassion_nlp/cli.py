@@ -179,6 +179,45 @@ def score_cli(
         raise typer.Exit(1)
 
 
+@app.command("train")
+def train_cli(
+    corpus: Path = typer.Option(Path("data/corpus.jsonl"), "--corpus", help="Annotated JSONL."),
+    output_dir: Path = typer.Option(
+        Path("models/compassion-minilm"), "--output-dir", "-o", help="Model folder to write."
+    ),
+    base_model: str = typer.Option(
+        "minilm", "--base-model", help="'minilm' (packaged weights) or a local model folder."
+    ),
+    framing: str = typer.Option("context", "--framing", help="context or utterance."),
+    epochs: int = typer.Option(4, "--epochs"),
+    learning_rate: float = typer.Option(5e-5, "--learning-rate"),
+    batch_size: int = typer.Option(32, "--batch-size"),
+    max_length: int = typer.Option(96, "--max-length"),
+    seed: int = typer.Option(13, "--seed"),
+    threads: int | None = typer.Option(None, "--threads"),
+    verbose: bool = typer.Option(True, "--verbose/--quiet", help="Log each epoch."),
+) -> None:
+    """Fine-tune the utterance classifier on an annotated corpus (see data/README.md)."""
+    from .training import CorpusError, TrainingArguments, train
+
+    _setup_logging(verbose)
+    try:
+        args = TrainingArguments(
+            corpus=corpus, output_dir=output_dir, base_model=base_model,
+            framing=framing,  # type: ignore[arg-type]
+            epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+            max_length=max_length, seed=seed, threads=threads,
+        )
+        result = train(args)
+    except (CorpusError, ValueError, ImportError) as exc:
+        err.print(f"[red]{exc}[/red]", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    err.print(
+        f"Best epoch {result.best_epoch}; dev macro-F1 {result.dev_metrics['macro_f1']:.3f}; "
+        f"{result.seconds / 60:.1f} min -> {result.output_dir}"
+    )
+
+
 def _setting(value: str | None) -> Setting | None:
     from .model import SETTINGS
 
