@@ -181,35 +181,46 @@ def score_cli(
 
 @app.command("train")
 def train_cli(
-    corpus: Path = typer.Option(Path("data/corpus.jsonl"), "--corpus", help="Annotated JSONL."),
-    output_dir: Path = typer.Option(
-        Path("models/compassion-minilm"), "--output-dir", "-o", help="Model folder to write."
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="JSON of training arguments (e.g. training/config.json)."
     ),
-    base_model: str = typer.Option(
-        "minilm", "--base-model", help="'minilm' (packaged weights) or a local model folder."
+    corpus: Path | None = typer.Option(None, "--corpus", help="Annotated corpus (JSONL)."),
+    output_dir: Path | None = typer.Option(None, "--output-dir", "-o", help="Model folder."),
+    base_model: str | None = typer.Option(
+        None, "--base-model", help="'minilm' (packaged weights) or a local model folder."
     ),
-    framing: str = typer.Option("context", "--framing", help="context or utterance."),
-    epochs: int = typer.Option(4, "--epochs"),
-    learning_rate: float = typer.Option(5e-5, "--learning-rate"),
-    batch_size: int = typer.Option(32, "--batch-size"),
-    max_length: int = typer.Option(96, "--max-length"),
-    seed: int = typer.Option(13, "--seed"),
+    framing: str | None = typer.Option(None, "--framing", help="context or utterance."),
+    epochs: int | None = typer.Option(None, "--epochs"),
+    learning_rate: float | None = typer.Option(None, "--learning-rate"),
+    batch_size: int | None = typer.Option(None, "--batch-size"),
+    max_length: int | None = typer.Option(None, "--max-length"),
+    seed: int | None = typer.Option(None, "--seed"),
     threads: int | None = typer.Option(None, "--threads"),
     verbose: bool = typer.Option(True, "--verbose/--quiet", help="Log each epoch."),
 ) -> None:
-    """Fine-tune the utterance classifier on an annotated corpus (see data/README.md)."""
+    """Fine-tune the utterance classifier on an annotated corpus (see data/README.md).
+
+    Options given on the command line override those in --config.
+    """
+    import json
+
     from .training import CorpusError, TrainingArguments, train
 
     _setup_logging(verbose)
     try:
-        args = TrainingArguments(
-            corpus=corpus, output_dir=output_dir, base_model=base_model,
-            framing=framing,  # type: ignore[arg-type]
-            epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
-            max_length=max_length, seed=seed, threads=threads,
-        )
+        settings: dict[str, object] = {}
+        if config is not None:
+            settings.update(json.loads(config.read_text()))
+        given = {
+            "corpus": corpus, "output_dir": output_dir, "base_model": base_model,
+            "framing": framing, "epochs": epochs, "learning_rate": learning_rate,
+            "batch_size": batch_size, "max_length": max_length, "seed": seed,
+            "threads": threads,
+        }
+        settings.update({k: v for k, v in given.items() if v is not None})
+        args = TrainingArguments(**settings)  # type: ignore[arg-type]
         result = train(args)
-    except (CorpusError, ValueError, ImportError) as exc:
+    except (CorpusError, ValueError, TypeError, ImportError, OSError) as exc:
         err.print(f"[red]{exc}[/red]", markup=True, highlight=False)
         raise typer.Exit(2) from None
     err.print(
