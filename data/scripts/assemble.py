@@ -140,6 +140,11 @@ def main() -> None:
                 "annotator": "synthetic", "note": row.get("note", ""), "pool": "synthetic",
                 "split": "train",
             })
+    for label in LABELS:
+        synthetic = sum(label in r["labels"] for r in rows if r["source"] == "synthetic")
+        total = sum(label in r["labels"] for r in rows)
+        if synthetic * 3 > total:
+            raise SystemExit(f"{label}: {synthetic} of {total} positives are synthetic (> 1/3)")
     rows.sort(key=lambda r: (r["split"] != "train", r["split"], r["key"]))
     with args.out.open("w") as fh:
         for row in rows:
@@ -155,6 +160,8 @@ def main() -> None:
         parts = [f"rows={table[(split, 'rows', 'real')]}"]
         parts += [f"{label}={table[(split, label, 'real')]}" for label in LABELS]
         print(split, " ".join(parts))
+    synthetic = Counter(x for r in rows if r["source"] == "synthetic" for x in r["labels"])
+    print("synthetic (train only):", dict(synthetic))
 
 
 if __name__ == "__main__":
