@@ -220,7 +220,7 @@ def train_cli(
         settings.update({k: v for k, v in given.items() if v is not None})
         args = TrainingArguments(**settings)  # type: ignore[arg-type]
         result = train(args)
-    except (CorpusError, ValueError, TypeError, ImportError, OSError) as exc:
+    except (CorpusError, ValueError, TypeError, ImportError, OSError, FloatingPointError) as exc:
         err.print(f"[red]{exc}[/red]", markup=True, highlight=False)
         raise typer.Exit(2) from None
     err.print(

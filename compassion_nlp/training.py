@@ -334,6 +334,8 @@ def train(args: TrainingArguments, *, model: Any = None, tokenizer: Any = None) 
         model = AutoModelForSequenceClassification.from_pretrained(
             base,
             local_files_only=True,
+            dtype=torch.float32,  # a shipped model is stored in float16
+            ignore_mismatched_sizes=True,
             num_labels=len(LABELS),
             problem_type="multi_label_classification",
             id2label=dict(enumerate(LABELS)),
@@ -384,6 +386,11 @@ def train(args: TrainingArguments, *, model: Any = None, tokenizer: Any = None) 
             batch = clf.encode([train_inputs[i] for i in idx])
             logits = model(**batch).logits
             loss = loss_fn(logits, torch.from_numpy(train_y[idx]))
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"The training loss became {loss.item()} at epoch {epoch}; lower the "
+                    "learning rate or check the base model's precision."
+                )
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()

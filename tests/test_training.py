@@ -117,3 +117,22 @@ def test_thresholds_and_calibration_on_known_data() -> None:
     metrics = label_metrics(decided, targets, probs)
     assert metrics["macro_f1"] > 0.8
     assert metrics["labels"]["CUE"]["support"] == int(targets[:, 4].sum())
+
+
+def test_cli_train_from_config(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from compassion_nlp.cli import app
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({
+        "corpus": str(tiny_corpus(tmp_path / "c.jsonl", rows=80)), "epochs": 1,
+        "batch_size": 16, "max_length": 24, "base_model": str(tiny_model_dir),
+    }))
+    result = CliRunner().invoke(
+        app, ["train", "--config", str(config), "--output-dir", str(tmp_path / "m"), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "m" / "compassion.json").is_file()
+    bad = CliRunner().invoke(app, ["train", "--config", str(config), "--framing", "both"])
+    assert bad.exit_code == 2 and "framing" in bad.output
