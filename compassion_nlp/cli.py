@@ -146,6 +146,9 @@ def score_cli(
     roles_file: Path | None = RoleFileOpt,
     setting: str | None = SettingOpt,
     force: bool = typer.Option(False, "--force", help="Score encounters already in --out."),
+    reports: bool = typer.Option(
+        False, "--reports", help="Also write a Markdown feedback report per encounter."
+    ),
     batch_size: int = typer.Option(64, "--batch-size", help="Utterances per model batch."),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for the model."),
     max_mb: float = MaxMbOpt,
@@ -165,7 +168,8 @@ def score_cli(
                       threads=threads, max_mb=max_mb)
         with _progress() as update:
             summary = score_to_folder(scorer, paths, out, format=format, ext=ext, force=force,
-                                      batch_size=batch_size, progress=update)
+                                      batch_size=batch_size, reports=reports,
+                                      progress=update)
     except (CompassionError, FileNotFoundError) as exc:
         err.print(f"[red]{exc}[/red]", markup=True, highlight=False)
         raise typer.Exit(2) from None

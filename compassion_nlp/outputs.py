@@ -7,6 +7,7 @@
 - ``speakers.<ext>``: one row per speaker of each encounter;
 - ``cues.<ext>``: one row per CUE of an expressing speaker, with its response;
 - ``highlights.<ext>``: exemplary moments and missed opportunities with suggestions;
+- ``reports/<encounter>.md`` (with ``reports=True``): a feedback report per encounter;
 - ``failures.csv``: every source that could not be read, with the coded message;
 - ``run.json``: the model, its thresholds and versions, and the counts of the run.
 
@@ -62,6 +63,7 @@ def score_to_folder(
     ext: str = ".parquet",
     force: bool = False,
     batch_size: int = 64,
+    reports: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> ScoreSummary:
     """Score transcripts and write the tables into ``out`` (see the module docstring).
@@ -71,6 +73,7 @@ def score_to_folder(
         paths: files and folders (read recursively).
         ext: ``.parquet`` (default), ``.csv`` or ``.jsonl``.
         force: score again encounters that are already in the output.
+        reports: also write a Markdown feedback report per encounter into ``out/reports/``.
         progress: called as ``progress(done, total, source_id)`` after each source.
     """
     from .readers import discover, read_paths
@@ -99,6 +102,10 @@ def score_to_folder(
             new["speakers"].append(scored.speakers_df())
             new["cues"].append(scored.cues_df())
             new["highlights"].append(scored.highlights_df())
+            if reports:
+                from .feedback import write_report
+
+                write_report(scored, out / "reports")
             summary.encounters += 1
             summary.utterances += len(scored.encounter.utterances)
         pending.clear()

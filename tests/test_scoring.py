@@ -69,8 +69,10 @@ def test_batch_run_writes_tables_skips_done_and_reports_failures(
     (folder / "notes.txt").write_text("just some notes without any speaker at all\n")
     scorer = load(tiny_model_dir)
     out = tmp_path / "out"
-    summary = score_to_folder(scorer, [folder], out, ext=".csv")
+    summary = score_to_folder(scorer, [folder], out, ext=".csv", reports=True)
     assert summary.encounters == 2
+    report = (out / "reports" / "a.txt.md").read_text()
+    assert report.startswith("# Feedback: a.txt") and "Compassion score" in report
     assert {f for f, _ in summary.failures} == {"empty.txt", "notes.txt"}
     for name in TABLES:
         assert (out / f"{name}.csv").is_file()

@@ -1,0 +1,90 @@
+"""End to end with the shipped model (models/compassion-minilm) on real PriMock57 talk.
+
+The utterances below are from PriMock57 consultations in the corpus's test split (CC BY 4.0,
+Papadopoulos Korfiatis et al. 2022); they were chosen before the model was trained, as clear
+examples of each label.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compassion_nlp import load
+from compassion_nlp.classifier import ClassifierInput
+from compassion_nlp.outputs import TABLES, score_to_folder
+
+EXAMPLES = [
+    (ClassifierInput("I'm just really worried.", "patient", "OK. Um", "clinician"), {"CUE"}),
+    (
+        ClassifierInput(
+            "I mean I can see your concern obviously is a lot, there's a lot of worry there.",
+            "clinician",
+            "You know, really about this. never had headaches like this before. Like why should "
+            "I get them now?",
+            "patient",
+        ),
+        {"EMPATHIC"},
+    ),
+    (
+        ClassifierInput(
+            "No you, uh, you did the right thing and I, and I can understand it, it is quite "
+            "anxiety provoking, OK.",
+            "clinician",
+            "Right. I, I, I, I don't, feel like it's, like particularly acute, but i'm just kind "
+            "of a bit anxious that it might get a bit worse. I don't, I just wanted to speak to "
+            "someone.",
+            "patient",
+        ),
+        {"EMPATHIC", "CONFIRMING"},
+    ),
+    (
+        ClassifierInput(
+            "How's that sound to you?", "clinician",
+            "Yeah I guess my mum has similar symptoms to me and yeah, it does make sense.",
+            "patient",
+        ),
+        {"INCLUSIVE"},
+    ),
+    (
+        ClassifierInput("Um, and do you normally get headaches?", "clinician",
+                        "No, I haven't noticed anything like that.", "patient"),
+        set(),
+    ),
+]
+
+
+def test_shipped_model_labels_real_utterances(shipped_model: Path, no_network: None) -> None:
+    from compassion_nlp.scoring import default_model_path
+
+    assert default_model_path().resolve() == shipped_model.resolve()
+    scorer = load()
+    predictions = scorer.classifier.predict([item for item, _ in EXAMPLES])
+    for (item, expected), got in zip(EXAMPLES, predictions, strict=True):
+        assert set(got["labels"]) == expected, (item.text, got)
+
+
+def test_shipped_model_scores_real_primock57_consultations(
+    shipped_model: Path, shared_data: Path, tmp_path: Path, no_network: None
+) -> None:
+    import pandas as pd
+
+    folder = shared_data / "transcripts" / "primock57" / "textgrid"
+    pair = sorted(folder.glob("day1_consultation03_*.TextGrid"))
+    assert len(pair) == 2
+    scorer = load()
+    scored = scorer(pair[0])  # the partner file comes with it
+    assert {s.role for s in scored.encounter.speakers.values()} == {"clinician", "patient"}
+    assert len(scored.cues) >= 2  # the patient is worried about a brain tumour
+    assert 0 <= scored.score.score <= 100
+    assert any(h.kind == "exemplary" for h in scored.highlights)
+    for h in scored.missed_opportunities:
+        assert h.suggestion and h.moment.start is not None and h.moment.source_line
+    summary = score_to_folder(scorer, pair, tmp_path / "out")
+    assert summary.encounters == 1 and not summary.failures
+    for name in TABLES:
+        table = pd.read_parquet(tmp_path / "out" / f"{name}.parquet")
+        assert len(table) > 0, name
+    cues = pd.read_parquet(tmp_path / "out" / "cues.parquet")
+    assert cues["responded"].any()
