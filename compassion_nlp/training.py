@@ -258,7 +258,7 @@ def fit_calibration(logits: np.ndarray, targets: np.ndarray) -> dict[str, tuple[
         if y.all() or not y.any():
             out[label] = (1.0, 0.0)
             continue
-        lr = LogisticRegression(C=100.0)
+        lr = LogisticRegression(C=1e4, max_iter=1000)
         lr.fit(logits[:, j : j + 1], y)
         out[label] = (float(lr.coef_[0, 0]), float(lr.intercept_[0]))
     return out
@@ -373,7 +373,7 @@ def train(args: TrainingArguments, *, model: Any = None, tokenizer: Any = None) 
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
     rng = random.Random(args.seed)
-    best_score, best_epoch, best_state = -1.0, 0, None
+    best_score, best_loss, best_epoch, best_state = -1.0, float("inf"), 0, None
     history: list[dict[str, float]] = []
     stale = 0
     for epoch in range(1, args.epochs + 1):
@@ -400,10 +400,17 @@ def train(args: TrainingArguments, *, model: Any = None, tokenizer: Any = None) 
         model.eval()
         dev_logits = clf.logits(dev_inputs)
         score = _mean_average_precision(dev_logits, dev_y)
-        history.append({"epoch": epoch, "train_loss": running / len(order), "dev_map": score})
-        logger.info("epoch %d: train loss %.4f, dev mAP %.4f", epoch, running / len(order), score)
-        if score > best_score + 1e-4:
-            best_score, best_epoch, stale = score, epoch, 0
+        with torch.no_grad():
+            dev_loss = float(loss_fn(torch.from_numpy(dev_logits), torch.from_numpy(dev_y)))
+        history.append({"epoch": epoch, "train_loss": running / len(order), "dev_map": score,
+                        "dev_loss": dev_loss})
+        logger.info("epoch %d: train loss %.4f, dev mAP %.4f, dev loss %.4f", epoch,
+                    running / len(order), score, dev_loss)
+        # better ranking wins; on a tie (a task already ranked perfectly), lower dev loss
+        if score > best_score + 1e-4 or (
+            abs(score - best_score) <= 1e-4 and dev_loss < best_loss - 1e-4
+        ):
+            best_score, best_loss, best_epoch, stale = score, dev_loss, epoch, 0
             best_state = copy.deepcopy(model.state_dict())
         else:
             stale += 1

@@ -95,7 +95,7 @@ def tiny_corpus(path: Path, *, rows: int = 360, seed: int = 0) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny model trained for a few seconds on :func:`tiny_corpus` and saved to a folder."""
     from compassion_nlp.training import TrainingArguments, train

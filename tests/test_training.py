@@ -8,7 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compassion_nlp.classifier import LABELS, ClassifierConfig, UtteranceClassifier
+from compassion_nlp.classifier import (
+    LABELS,
+    ClassifierConfig,
+    ClassifierInput,
+    UtteranceClassifier,
+)
 from compassion_nlp.training import (
     CorpusError,
     TrainingArguments,
@@ -31,8 +36,9 @@ def test_tiny_model_learns_and_saves_a_self_describing_folder(tiny_model_dir: Pa
     assert set(ours.thresholds) == set(LABELS) and set(ours.calibration) == set(LABELS)
     assert ours.versions["torch"] and ours.training["train_rows"] > 0
     clf = UtteranceClassifier.from_pretrained(tiny_model_dir)
-    out = clf.predict(["that sounds really frightening", "do you smoke",
-                       "i am so worried it might be cancer"])
+    out = clf.predict([ClassifierInput("that sounds really frightening", "clinician"),
+                       ClassifierInput("do you smoke", "clinician"),
+                       ClassifierInput("i am so worried it might be cancer", "patient")])
     assert "EMPATHIC" in out[0]["labels"]
     assert out[1]["labels"] == []
     assert "CUE" in out[2]["labels"]
@@ -41,7 +47,6 @@ def test_tiny_model_learns_and_saves_a_self_describing_folder(tiny_model_dir: Pa
 
 
 def test_training_is_deterministic(tmp_path: Path) -> None:
-    from compassion_nlp.classifier import ClassifierInput
     from compassion_nlp.training import train
 
     from .conftest import tiny_model_and_tokenizer
