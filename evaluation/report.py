@@ -197,7 +197,9 @@ previous turn of another speaker (and its role) as the second segment, up to
   `training/README.md`.
 - Library versions: {', '.join(f'{k} {v}' for k, v in config.get('versions', {}).items())}.
 
-## Evaluation (test split: {corpus['test']['rows']} utterances, {corpus['test']['encounters']} encounters)
+## Evaluation
+
+Test split: {corpus['test']['rows']} utterances from {corpus['test']['encounters']} encounters.
 
 {chr(10).join(rows)}
 

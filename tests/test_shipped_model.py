@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from compassion_nlp import load
 from compassion_nlp.classifier import ClassifierInput
 from compassion_nlp.outputs import TABLES, score_to_folder

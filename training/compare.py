@@ -71,7 +71,8 @@ def main() -> None:
     runs = [_run_record(f) for f in folders]
     kept = max(runs, key=lambda r: r["dev"]["macro_f1"])
     result = {
-        "corpus": f"{len(open(args.corpus).readlines())} rows" if args.corpus.exists() else "?",
+        "corpus": f"{len(args.corpus.read_text().splitlines())} rows"
+        if args.corpus.exists() else "?",
         "command": " ".join(["python", "training/compare.py", *sys.argv[1:]]),
         "runs": runs,
         "kept": f"{kept['encoder']} + {kept['framing']}",

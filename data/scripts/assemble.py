@@ -1,7 +1,8 @@
 """Assemble the annotated corpus (data/corpus.jsonl) from manifests, labels and adjudication.
 
 Final labels: the first annotation (annotator A), then the pilot review's revisions
-(``revisions.jsonl``: the pilot batches re-checked against the rules settled after the pilot),
+(``revisions.jsonl``: the pilot batches re-checked against the rules settled after the
+pilot),
 then the adjudicated decision for items that were double-annotated and disagreed. Synthetic utterances (data/synthetic.jsonl)
 go to the train split only. Splits are by encounter, stratified so that rare labels reach the
 dev and test splits.
@@ -63,7 +64,7 @@ def stratified_split(rows: list[dict], seed: int) -> dict[str, str]:
     for enc in encounters:
         counts = by_enc.get(enc, Counter())
 
-        def need(split: str) -> float:
+        def need(split: str, counts: Counter = counts) -> float:
             """Relative deficit of this split for the encounter's labels (rare ones weigh more)."""
             label_need = sum(
                 (FRACTIONS[split] * totals[label] - have[split][label])
@@ -103,7 +104,9 @@ def main() -> None:
         if key not in first:
             continue
         label_row = adjudicated.get(key) or revisions.get(key) or first[key]
-        annotator = "adjudicated" if key in adjudicated else "A-revised" if key in revisions else "A"
+        annotator = (
+            "adjudicated" if key in adjudicated else "A-revised" if key in revisions else "A"
+        )
         labels = [label for label in LABELS if label in label_row["labels"]]
         rows.append({
             "id": f"{item['encounter_id']}|{item['utterance_id']}",
