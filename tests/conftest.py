@@ -15,14 +15,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 SHIPPED_MODEL = REPO / "models" / "compassion-minilm"
 
-_WORDS = (
+_SENTENCES = (
     "that sounds really frightening sorry to hear what worries you most we will go "
     "through this together thanks for flagging i am so worried it might be cancer when "
     "did the pain start do you smoke ok right it is completely understandable to feel "
     "anxious the cough started on monday how has this been affecting you at home good "
     "point what do you all think my wife died and i have not been sleeping take two "
     "tablets a day "
-).split()  # noqa: SIM905 - a sentence is easier to read
+)
+_WORDS = _SENTENCES.split()
 _EXAMPLES = {
     "EMPATHIC": ["that sounds really frightening", "sorry to hear that"],
     "CONFIRMING": ["it is completely understandable to feel anxious"],

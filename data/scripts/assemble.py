@@ -3,7 +3,8 @@
 Final labels: the first annotation (annotator A), then the pilot review's revisions
 (``revisions.jsonl``: the pilot batches re-checked against the rules settled after the
 pilot),
-then the adjudicated decision for items that were double-annotated and disagreed. Synthetic utterances (data/synthetic.jsonl)
+then the adjudicated decision for items that were double-annotated and disagreed. Synthetic
+utterances (data/synthetic.jsonl)
 go to the train split only. Splits are by encounter, stratified so that rare labels reach the
 dev and test splits.
 
