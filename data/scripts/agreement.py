@@ -39,7 +39,8 @@ def main() -> None:
         result["kappa"][label] = round(float(cohen_kappa_score(a, b)), 3)
         result["positives_a"][label] = sum(a)
         result["positives_b"][label] = sum(b)
-        result["agreement"][label] = round(sum(x == y for x, y in zip(a, b, strict=True)) / len(keys), 3)
+        same = sum(x == y for x, y in zip(a, b, strict=True))
+        result["agreement"][label] = round(same / len(keys), 3)
     result["disagreements"] = sum(
         set(first[k]["labels"]) != set(second[k]["labels"]) for k in keys
     )
