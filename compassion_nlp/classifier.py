@@ -100,6 +100,14 @@ def frame(item: ClassifierInput, framing: Framing, context_chars: int) -> tuple[
     return first, f"{item.previous_role}: {previous}"
 
 
+def quiet_transformers() -> None:
+    """No progress bars or load reports from transformers on the user's terminal."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that shape a model's outputs."""
     import sklearn
@@ -146,6 +154,7 @@ class UtteranceClassifier:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        quiet_transformers()
         path = Path(path)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -640,12 +640,18 @@ def _content_roles(stats: Mapping[str, Mapping[str, float]], setting: Setting,
     leader_known = any(fixed.get(s) == "leader" for s in stats) or any(
         probs[s] >= LEADER_EVIDENCE for s in open_speakers
     )
+    # one meeting, one chair: only the likeliest speaker can be the content-based leader,
+    # and none when the labels already name the leader
+    has_leader = any(r == "leader" for r in fixed.values())
+    top = None if has_leader else max(open_speakers, key=lambda s: probs[s])
     for s in open_speakers:
         p = probs[s]
         if stats[s]["words"] == 0:
             continue
-        if p >= 0.5:
+        if p >= 0.5 and s == top:
             out[s] = ("leader", p)
+        elif p >= 0.5:
+            out[s] = ("unknown", 1 - p)
         elif leader_known or stats[s]["words"] / total < MINOR_SHARE:
             out[s] = ("staff", 1 - p)
         else:

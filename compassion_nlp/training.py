@@ -315,6 +315,9 @@ def train(args: TrainingArguments, *, model: Any = None, tokenizer: Any = None) 
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from .classifier import quiet_transformers
+
+    quiet_transformers()
     started = time.time()
     if args.threads:
         torch.set_num_threads(args.threads)
