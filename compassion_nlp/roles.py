@@ -90,7 +90,7 @@ _MODIFIERS = frozenset({
 _NON_WORD = re.compile(r"[^a-z ]+")
 
 
-def _damerau(a: str, b: str, limit: int) -> int:
+def edit_distance(a: str, b: str, limit: int) -> int:
     """Optimal-string-alignment edit distance, stopping early past ``limit``."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
@@ -148,7 +148,7 @@ def _lookup(stem: str) -> tuple[str, float, bool] | None:
     best: tuple[int, str] | None = None
     for entry in _FUZZY:
         limit = 1 if len(entry) < 8 else 2
-        dist = _damerau(stem, entry, limit)
+        dist = edit_distance(stem, entry, limit)
         if dist <= limit and (best is None or (dist, entry) < best):
             best = (dist, entry)
     if best is not None:

@@ -38,6 +38,9 @@ def _run_record(folder: Path) -> dict:
         "dev": config["metrics"]["dev"], "dev_map": best,
         "epochs_run": len(history), "best_epoch": training.get("best_epoch"),
         "minutes": training.get("seconds", 0) / 60, "train_rows": training.get("train_rows"),
+        "settings": {k: training.get(k) for k in (
+            "epochs", "learning_rate", "batch_size", "max_length", "context_chars",
+            "pos_weight_cap", "seed")},
     }
 
 

@@ -82,21 +82,6 @@ def normalise_label(label: str) -> str:
     return name or label.strip() or UNKNOWN_SPEAKER
 
 
-def _distance(a: str, b: str) -> int:
-    """Edit distance with transpositions (optimal string alignment)."""
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        prev2, prev = prev, cur
-    return prev[-1]
-
-
 _PARENTHESES = re.compile(r"\s*\((?:[^()]|\([^()]*\))*\)")
 
 #: most edits between a label and the label it is taken to be a typo of
@@ -130,7 +115,9 @@ def _is_typo(a: str, b: str) -> bool:
     sa, sb = _NOT_ALNUM.sub("", a), _NOT_ALNUM.sub("", b)
     if sa == sb:
         return True
-    if _distance(sa, sb) > MAX_TYPO_EDITS:
+    from ..roles import edit_distance
+
+    if edit_distance(sa, sb, MAX_TYPO_EDITS) > MAX_TYPO_EDITS:
         return False
     wa, wb = a.split(), b.split()
     return len(wa) == len(wb) and all(

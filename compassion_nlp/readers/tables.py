@@ -121,13 +121,19 @@ def is_turn_table(header: list[str]) -> bool:
     return has_who and _find(header, TEXT_COLUMNS) is not None
 
 
-def read_dialogue_csv(path: Path, text: str) -> list[RawTranscript]:
-    """One encounter per row of a CSV whose dialogue column holds a whole conversation."""
+def _header_and_rows(text: str, path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header row and an iterator over the remaining (line, row) records."""
     rows = _rows(text, path)
     try:
         _, header = next(rows)
     except StopIteration:
         raise CompassionError(Errors.E002, path) from None
+    return header, rows
+
+
+def read_dialogue_csv(path: Path, text: str) -> list[RawTranscript]:
+    """One encounter per row of a CSV whose dialogue column holds a whole conversation."""
+    header, rows = _header_and_rows(text, path)
     col = _find(header, DIALOGUE_COLUMNS)
     if col is None:
         raise CompassionError(Errors.E008, path, format="dialogue CSV", detail="no dialogue column")
@@ -184,11 +190,7 @@ def _role_hint(value: str) -> tuple[Role, float] | None:
 
 def read_turn_table(path: Path, text: str) -> list[RawTranscript]:
     """Encounters from a table of turns (one turn per row)."""
-    rows = _rows(text, path)
-    try:
-        _, header = next(rows)
-    except StopIteration:
-        raise CompassionError(Errors.E002, path) from None
+    header, rows = _header_and_rows(text, path)
     spk = _find(header, SPEAKER_COLUMNS)
     role_col = _find(header, ROLE_COLUMNS)
     txt = _find(header, TEXT_COLUMNS)
