@@ -73,10 +73,14 @@ def main() -> None:
             folders.append(args.out / name)
     runs = [_run_record(f) for f in folders]
     kept = max(runs, key=lambda r: r["dev"]["macro_f1"])
+    command = " ".join(["python", "training/compare.py", *sys.argv[1:]])
+    if args.collect and args.result.exists():
+        # collecting finished runs again keeps the command that trained them
+        command = json.loads(args.result.read_text()).get("command", command)
     result = {
         "corpus": f"{len(args.corpus.read_text().splitlines())} rows"
         if args.corpus.exists() else "?",
-        "command": " ".join(["python", "training/compare.py", *sys.argv[1:]]),
+        "command": command,
         "runs": runs,
         "kept": f"{kept['encoder']} + {kept['framing']}",
     }
