@@ -10,6 +10,7 @@ Writing predictions onto encounters happens elsewhere (:mod:`compassion_nlp.scor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 LABELS: tuple[str, ...] = ("EMPATHIC", "CONFIRMING", "PURSUING", "INCLUSIVE", "CUE")
 CONFIG_NAME = "compassion.json"
 Framing = Literal["utterance", "context"]
+Precision = Literal["float32", "bfloat16", "int8"]
+PRECISIONS: tuple[str, ...] = ("auto", "float32", "bfloat16", "int8")
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,21 @@ def frame(item: ClassifierInput, framing: Framing, context_chars: int) -> tuple[
     return first, f"{item.previous_role}: {previous}"
 
 
+def resolve_precision(precision: str) -> Precision:
+    """``auto`` → ``bfloat16`` when the CPU has native bfloat16 support, else ``float32``."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision != "auto":
+        return precision  # type: ignore[return-value]
+    import torch
+
+    try:
+        native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        native = False
+    return "bfloat16" if native else "float32"
+
+
 def quiet_transformers() -> None:
     """No progress bars or load reports from transformers on the user's terminal."""
     from transformers.utils import logging as hf_logging
@@ -134,21 +152,29 @@ class UtteranceClassifier:
         >>> probs = clf.predict_proba([ClassifierInput("That sounds frightening.", "clinician")])
     """
 
-    def __init__(self, model: Any, tokenizer: Any, config: ClassifierConfig):
+    def __init__(
+        self, model: Any, tokenizer: Any, config: ClassifierConfig, *,
+        precision: Precision = "float32",
+    ):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.config = config
         self.labels = tuple(config.labels)
+        self.precision = precision
 
     @classmethod
     def from_pretrained(
-        cls, path: str | Path, *, quantize: bool = False, threads: int | None = None
+        cls, path: str | Path, *, precision: str = "auto", threads: int | None = None
     ) -> UtteranceClassifier:
         """Load a model folder, offline.
 
         Args:
             path: the folder.
-            quantize: apply dynamic int8 quantisation to the linear layers (faster on CPU).
+            precision: ``float32``; ``bfloat16`` (autocast: about 1.6× faster on CPUs with
+                native bfloat16, same labels in our benchmark); ``int8`` (dynamic
+                quantisation of the linear layers: about 2× faster, but it changes some
+                labels of the rare classes); ``auto`` (default): ``bfloat16`` where the CPU
+                supports it natively, else ``float32``.
             threads: torch intra-op threads (default: torch's choice).
         """
         import torch
@@ -165,11 +191,12 @@ class UtteranceClassifier:
         model = AutoModelForSequenceClassification.from_pretrained(
             path, local_files_only=True, dtype=torch.float32
         )
-        if quantize:
+        chosen = resolve_precision(precision)
+        if chosen == "int8":
             model = torch.ao.quantization.quantize_dynamic(
                 model, {torch.nn.Linear}, dtype=torch.qint8
             )
-        return cls(model, tokenizer, config)
+        return cls(model, tokenizer, config, precision=chosen)
 
     def encode(self, items: Sequence[ClassifierInput]) -> dict[str, torch.Tensor]:
         """Tokenise inputs with the model's framing (padded to the longest)."""
@@ -195,7 +222,11 @@ class UtteranceClassifier:
         if not items:
             return out
         order = sorted(range(len(items)), key=lambda i: len(items[i].text) + len(items[i].previous))
-        with torch.inference_mode():
+        autocast = (
+            torch.autocast("cpu", dtype=torch.bfloat16)
+            if self.precision == "bfloat16" else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), autocast:
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 batch = self.encode([items[i] for i in idx])

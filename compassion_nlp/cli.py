@@ -151,6 +151,10 @@ def score_cli(
     ),
     batch_size: int = typer.Option(64, "--batch-size", help="Utterances per model batch."),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for the model."),
+    precision: str = typer.Option(
+        "auto", "--precision",
+        help="auto (bfloat16 where the CPU supports it), float32, bfloat16 or int8.",
+    ),
     max_mb: float = MaxMbOpt,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each file."),
 ) -> None:
@@ -165,12 +169,12 @@ def score_cli(
 
         check_table_path(out / f"encounters{ext}")
         scorer = load(model, roles=_roles(role, roles_file), setting=_setting(setting),
-                      threads=threads, max_mb=max_mb)
+                      threads=threads, precision=precision, max_mb=max_mb)
         with _progress() as update:
             summary = score_to_folder(scorer, paths, out, format=format, ext=ext, force=force,
                                       batch_size=batch_size, reports=reports,
                                       progress=update)
-    except (CompassionError, FileNotFoundError) as exc:
+    except (CompassionError, FileNotFoundError, ValueError) as exc:
         err.print(f"[red]{exc}[/red]", markup=True, highlight=False)
         raise typer.Exit(2) from None
     err.print(

@@ -328,7 +328,8 @@ class Scorer:
         """The model's labels, thresholds and versions."""
         c = self.classifier.config
         return {"labels": c.labels, "thresholds": c.thresholds, "framing": c.framing,
-                "versions": c.versions, "base_model": c.base_model}
+                "precision": self.classifier.precision, "versions": c.versions,
+                "base_model": c.base_model}
 
 
 def load(
@@ -336,17 +337,20 @@ def load(
     *,
     roles: Mapping[str, Role] | None = None,
     setting: Setting | None = None,
-    quantize: bool = False,
+    precision: str = "auto",
     threads: int | None = None,
     max_mb: float = DEFAULT_MAX_MB,
 ) -> Scorer:
     """Load a model folder (default: the shipped model) into a :class:`Scorer`, offline.
+
+    ``precision`` is ``auto`` (bfloat16 on CPUs with native support, else float32),
+    ``float32``, ``bfloat16`` or ``int8`` (see :meth:`UtteranceClassifier.from_pretrained`).
 
     Example:
         >>> scorer = load()
         >>> scorer.classifier.predict(["That sounds really frightening."])
     """
     classifier = UtteranceClassifier.from_pretrained(
-        path or default_model_path(), quantize=quantize, threads=threads
+        path or default_model_path(), precision=precision, threads=threads
     )
     return Scorer(classifier, roles=roles, setting=setting, max_mb=max_mb)

@@ -35,7 +35,7 @@ def test_tiny_model_learns_and_saves_a_self_describing_folder(tiny_model_dir: Pa
     ours = ClassifierConfig.load(tiny_model_dir)
     assert set(ours.thresholds) == set(LABELS) and set(ours.calibration) == set(LABELS)
     assert ours.versions["torch"] and ours.training["train_rows"] > 0
-    clf = UtteranceClassifier.from_pretrained(tiny_model_dir)
+    clf = UtteranceClassifier.from_pretrained(tiny_model_dir, precision="float32")
     out = clf.predict([ClassifierInput("that sounds really frightening", "clinician"),
                        ClassifierInput("do you smoke", "clinician"),
                        ClassifierInput("i am so worried it might be cancer", "patient")])
@@ -44,6 +44,30 @@ def test_tiny_model_learns_and_saves_a_self_describing_folder(tiny_model_dir: Pa
     assert "CUE" in out[2]["labels"]
     dev = ours.metrics["dev"]
     assert dev["macro_f1"] > 0.8, dev
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "int8"])
+def test_reduced_precision_keeps_the_float32_probabilities_close(
+    tiny_model_dir: Path, precision: str
+) -> None:
+    items = [
+        ClassifierInput("that sounds really frightening", "clinician"),
+        ClassifierInput("do you smoke", "clinician"),
+        ClassifierInput("i am so worried it might be cancer", "patient"),
+    ]
+    full = UtteranceClassifier.from_pretrained(tiny_model_dir, precision="float32")
+    reduced = UtteranceClassifier.from_pretrained(tiny_model_dir, precision=precision)
+    assert reduced.precision == precision
+    np.testing.assert_allclose(reduced.predict_proba(items), full.predict_proba(items), atol=0.05)
+
+
+def test_precision_auto_resolves_and_unknown_precision_is_refused(tiny_model_dir: Path) -> None:
+    from compassion_nlp.classifier import resolve_precision
+
+    assert resolve_precision("auto") in ("float32", "bfloat16")
+    assert resolve_precision("int8") == "int8"
+    with pytest.raises(ValueError, match="precision"):
+        UtteranceClassifier.from_pretrained(tiny_model_dir, precision="fp8")
 
 
 def test_training_is_deterministic(tmp_path: Path) -> None:

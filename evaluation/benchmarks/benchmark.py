@@ -53,11 +53,15 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=5000, help="utterances for the classifier runs")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--precision", default="auto", help="for the end-to-end run")
     args = parser.parse_args()
     import logging
+    import warnings
 
     import numpy as np
     import torch
+
+    warnings.filterwarnings("ignore", category=UserWarning)  # torch's quantisation notice
 
     logging.disable(logging.WARNING)
     torch.set_num_threads(args.threads)
@@ -73,8 +77,8 @@ def main() -> None:
         "mean_words": round(float(np.mean([len(i.text.split()) for i in items])), 1),
     }
     decided = {}
-    for name, quantize in (("float32", False), ("int8", True)):
-        clf = UtteranceClassifier.from_pretrained(args.model, quantize=quantize)
+    for name in ("float32", "bfloat16", "int8"):
+        clf = UtteranceClassifier.from_pretrained(args.model, precision=name)
         clf.predict_proba(items[:64])  # warm-up
         start = time.perf_counter()
         probs = clf.predict_proba(items, batch_size=args.batch_size)
@@ -83,12 +87,13 @@ def main() -> None:
         results[f"classifier_{name}"] = {
             "seconds": round(seconds, 2), "utterances_per_second": round(len(items) / seconds, 1),
         }
-    results["int8_label_agreement"] = round(
-        float((decided["float32"] == decided["int8"]).all(axis=1).mean()), 4
-    )
+    for name in ("bfloat16", "int8"):
+        results[f"{name}_label_agreement"] = round(
+            float((decided["float32"] == decided[name]).all(axis=1).mean()), 4
+        )
 
-    folder = args.shared / "transcripts" / "primock57"
-    scorer = Scorer(UtteranceClassifier.from_pretrained(args.model))
+    folder = args.shared / "transcripts" / "primock57" / "textgrid"
+    scorer = Scorer(UtteranceClassifier.from_pretrained(args.model, precision=args.precision))
     start = time.perf_counter()
     n_enc = n_utt = 0
     for scored in scorer.pipe([folder], batch_size=args.batch_size):
@@ -96,6 +101,7 @@ def main() -> None:
         n_utt += len(scored.encounter.utterances)
     seconds = time.perf_counter() - start
     results["end_to_end_primock57"] = {
+        "precision": scorer.classifier.precision,
         "encounters": n_enc, "utterances": n_utt, "seconds": round(seconds, 1),
         "utterances_per_second": round(n_utt / seconds, 1),
     }

@@ -120,7 +120,7 @@ def evaluate(model_dir: Path, corpus: Path) -> dict[str, object]:
     dev_x, dev_y = to_inputs(data["dev"])
     test_x, test_y = to_inputs(data["test"])
     groups = list(data["test"]["encounter_id"])
-    clf = UtteranceClassifier.from_pretrained(model_dir)
+    clf = UtteranceClassifier.from_pretrained(model_dir, precision="float32")
     probs = clf.predict_proba(test_x)
     decided = clf.decide(probs)
     results: dict[str, object] = {
@@ -144,6 +144,14 @@ def evaluate(model_dir: Path, corpus: Path) -> dict[str, object]:
     results["transformer"] = transformer
     results["calibration"] = calibration
     results["confusion"] = confusion(decided, test_y)
+    # the same model in the faster precisions (load(precision=...))
+    for precision in ("bfloat16", "int8"):
+        fast = UtteranceClassifier.from_pretrained(model_dir, precision=precision)
+        fast_decided = fast.decide(fast.predict_proba(test_x))
+        results[f"transformer_{precision}"] = {
+            **label_metrics(fast_decided, test_y),
+            "same_labels_as_float32": float((fast_decided == decided).all(axis=1).mean()),
+        }
     keyword = KeywordBaseline()
     results["keyword_baseline"] = label_metrics(keyword.predict(test_x), test_y)
     tfidf = TfidfBaseline().fit(train_x, train_y, dev_x, dev_y)
@@ -182,6 +190,13 @@ def markdown(results: dict) -> str:
         f"| **macro** | | | | **{_fmt(tr['macro_f1'])}** | | | | {_fmt(kw['macro_f1'])} | "
         f"{_fmt(tf['macro_f1'])} |"
     )
+    for precision in ("bfloat16", "int8"):
+        q = results.get(f"transformer_{precision}")
+        if q:
+            f1s = ", ".join(f"{label} {_fmt(q['labels'][label]['f1'])}" for label in LABELS)
+            lines += ["", f"In {precision} (`load(precision=\"{precision}\")`): F1 {f1s}; "
+                      f"macro-F1 {_fmt(q['macro_f1'])}; the same labels as float32 on "
+                      f"{100 * q['same_labels_as_float32']:.1f} % of test utterances."]
     conf = results["confusion"]
     lines += ["", "Confusion between labels (rows: gold label; columns: predicted):", "",
               "| gold \\ predicted | " + " | ".join(LABELS) + " | (none) |",
