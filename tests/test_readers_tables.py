@@ -95,6 +95,18 @@ def test_dialogue_rows_without_id_are_numbered_and_duplicates_kept_apart(tmp_pat
     assert [e.id for e in read(path)] == ["e.csv#7", "e.csv#7-2"]
 
 
+def test_a_warning_about_one_dialogue_names_its_row(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "d.csv",
+        'id,dialogue\n1,"Doctor: a\nPatient: b"\n'
+        'D2,"Doctor_2: hello\nPatient: hi\nDocotr_2: how are you\nPatient: fine"\n',
+    )
+    first, second = read(path)
+    assert not [w for w in first.metadata["warnings"] if w.startswith("[W004]")]
+    [warning] = [w for w in second.metadata["warnings"] if w.startswith("[W004]")]
+    assert warning.startswith(f"[W004] {path}#D2:")
+
+
 def test_a_bad_row_is_skipped_with_a_warning(tmp_path: Path) -> None:
     path = write(
         tmp_path, "d.csv",

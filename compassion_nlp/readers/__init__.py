@@ -277,7 +277,8 @@ def read_source(
         if raw.setting:
             raw.metadata["setting"] = raw.setting
         try:
-            encounters.append(build(raw, path=path, encounter_id=source.encounter_id))
+            where = f"{path}{raw.suffix}" if len(raws) > 1 else path  # name the row
+            encounters.append(build(raw, path=where, encounter_id=source.encounter_id))
         except CompassionError as exc:
             if len(raws) == 1:
                 raise
