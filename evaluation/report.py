@@ -248,6 +248,10 @@ staff's emotional cues, so that a trainer or researcher can look at them.
   talk, other specialties, other cultures and healthcare team meetings may differ.
 - The rare labels have few examples (see the positives per split): their estimates are wide
   and their errors larger; CONFIRMING in particular.
+- Staff cues in meetings are almost absent from the training data (19 of 1,337 annotated
+  meeting-staff utterances): on all 197 QMSum meetings (163,835 utterances) the model marks no
+  CUE at all, so meeting cue response rates come out undefined. Meeting scores rest mostly on
+  INCLUSIVE.
 - Speech-to-text without punctuation (the ACI-Bench `aci` subset) is not in the training
   data.
 - Labels come from AI annotators following the codebook (see the data card), checked by a
