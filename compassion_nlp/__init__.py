@@ -6,6 +6,9 @@
 >>> scored.score, scored.missed_opportunities
 >>> scored.utterances_df()
 
+>>> from compassion_nlp import score      # or in one call, the model kept between calls
+>>> results = score(["transcripts/"])
+
 >>> from compassion_nlp import read       # reading only
 >>> [encounter] = read("consultation.vtt")
 >>> encounter.to_dataframe()
@@ -16,7 +19,7 @@ from __future__ import annotations
 from .errors import CompassionError
 from .model import Encounter, Piece, Speaker, Turn, Utterance, utterances_dataframe
 from .readers import read, read_paths, read_string
-from .scoring import ScoredEncounter, Scorer, load
+from .scoring import ScoredEncounter, Scorer, load, score
 
 __version__ = "0.1.0"
 
@@ -34,5 +37,6 @@ __all__ = [
     "read",
     "read_paths",
     "read_string",
+    "score",
     "utterances_dataframe",
 ]

@@ -15,7 +15,7 @@ import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -354,3 +354,37 @@ def load(
         path or default_model_path(), precision=precision, threads=threads
     )
     return Scorer(classifier, roles=roles, setting=setting, max_mb=max_mb)
+
+
+@lru_cache(maxsize=2)
+def _cached_classifier(path: str, precision: str) -> UtteranceClassifier:
+    return UtteranceClassifier.from_pretrained(path, precision=precision)
+
+
+def score(
+    sources: str | Path | Encounter | Iterable[str | Path | Encounter],
+    *,
+    model: str | Path | None = None,
+    format: str | None = None,
+    roles: Mapping[str, Role] | None = None,
+    setting: Setting | None = None,
+    precision: str = "auto",
+    batch_size: int = 64,
+) -> list[ScoredEncounter]:
+    """Score transcripts in one call: paths (folders read recursively) or encounters.
+
+    The model (default: the shipped one) is loaded on the first call and kept for the next
+    ones. Every encounter found is returned; a source that cannot be read raises its
+    :class:`CompassionError` (use :meth:`Scorer.pipe` with ``errors=`` to go on past it).
+
+    Example:
+        >>> from compassion_nlp import score
+        >>> [consultation] = score("consultation.vtt")
+        >>> consultation.score.score, consultation.missed_opportunities
+    """
+    if isinstance(sources, (str, Path, Encounter)):
+        sources = [sources]
+    path = str(Path(model or default_model_path()).resolve())
+    classifier = _cached_classifier(path, precision)
+    scorer = Scorer(classifier, roles=roles, setting=setting)
+    return list(scorer.pipe(sources, format=format, batch_size=batch_size))

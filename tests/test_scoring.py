@@ -58,6 +58,25 @@ def test_file_with_many_encounters_needs_pipe(tiny_model_dir: Path, fixtures: Pa
     assert all("#" in s.id for s in scored)
 
 
+def test_score_in_one_call_keeps_the_model_and_returns_every_encounter(
+    tiny_model_dir: Path, fixtures: Path, tmp_path: Path
+) -> None:
+    from compassion_nlp import score
+    from compassion_nlp.errors import CompassionError
+    from compassion_nlp.scoring import _cached_classifier
+
+    csv = next((fixtures / "csv_dialogues").glob("*.csv"))
+    first = score(csv, model=tiny_model_dir)
+    assert len(first) > 1 and all("#" in s.id for s in first)
+    [enc] = read_string(TRANSCRIPT)
+    [again] = score([enc], model=tiny_model_dir)
+    assert again.utterances_df()["text"].tolist() == [u.text for u in enc.utterances]
+    assert _cached_classifier.cache_info().hits >= 1  # loaded once
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(CompassionError, match="E00"):
+        score(tmp_path / "empty.txt", model=tiny_model_dir)
+
+
 def test_batch_run_writes_tables_skips_done_and_reports_failures(
     tiny_model_dir: Path, fixtures: Path, tmp_path: Path
 ) -> None:
