@@ -29,6 +29,12 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def load_manifest(annotation: Path) -> dict[str, dict]:
+    """Every annotated item's manifest row (source, ids, text, context), by key."""
+    return {row["key"]: row for path in sorted(annotation.glob("manifest*.jsonl"))
+            for row in read_jsonl(path)}
+
+
 def load_labels(folder: Path, annotator: str) -> dict[str, dict]:
     """key → label row, from every ``*.{annotator}.jsonl`` in ``folder``."""
     out: dict[str, dict] = {}
@@ -90,10 +96,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     ann = args.annotation
-    manifest = {}
-    for path in sorted(ann.glob("manifest*.jsonl")):
-        for row in read_jsonl(path):
-            manifest[row["key"]] = row
+    manifest = load_manifest(ann)
     first = load_labels(ann / "labels", "A")
     revisions, adjudicated = {}, {}
     if (ann / "revisions.jsonl").exists():

@@ -18,7 +18,7 @@ import random
 import re
 from pathlib import Path
 
-from assemble import LABELS, load_labels, read_jsonl
+from assemble import LABELS, load_labels, load_manifest, read_jsonl
 
 
 def main() -> None:
@@ -31,10 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     ann = args.annotation
-    manifest = {}
-    for path in sorted(ann.glob("manifest*.jsonl")):
-        for row in read_jsonl(path):
-            manifest[row["key"]] = row
+    manifest = load_manifest(ann)
     first = load_labels(ann / "labels", "A")
     revisions = {}
     if (ann / "revisions.jsonl").exists():
