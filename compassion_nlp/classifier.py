@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from .errors import CompassionError, Errors
+
 if TYPE_CHECKING:
     import torch
 
@@ -106,7 +108,7 @@ def frame(item: ClassifierInput, framing: Framing, context_chars: int) -> tuple[
 def resolve_precision(precision: str) -> Precision:
     """``auto`` → ``bfloat16`` when the CPU has native bfloat16 support, else ``float32``."""
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        raise CompassionError(Errors.E017, name=precision, precisions=", ".join(PRECISIONS))
     if precision != "auto":
         return precision  # type: ignore[return-value]
     import torch

@@ -174,7 +174,7 @@ def score_cli(
             summary = score_to_folder(scorer, paths, out, format=format, ext=ext, force=force,
                                       batch_size=batch_size, reports=reports,
                                       progress=update)
-    except (CompassionError, FileNotFoundError, ValueError) as exc:
+    except (CompassionError, FileNotFoundError) as exc:
         err.print(f"[red]{exc}[/red]", markup=True, highlight=False)
         raise typer.Exit(2) from None
     err.print(

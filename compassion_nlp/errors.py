@@ -57,6 +57,7 @@ class Errors(str, Enum):
         "[E016] {path}: the file holds {n} fragments of text but none has a speaker "
         "or any text after cleaning."
     )
+    E017 = "[E017] Unknown precision '{name}': choose one of {precisions}."
     E020 = (
         "[E020] {path}: no {format} cues with text found ({detail}). A subtitle file needs "
         "cues: a timing line such as '00:00:01.000 --> 00:00:04.000' followed by text."

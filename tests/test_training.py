@@ -63,10 +63,11 @@ def test_reduced_precision_keeps_the_float32_probabilities_close(
 
 def test_precision_auto_resolves_and_unknown_precision_is_refused(tiny_model_dir: Path) -> None:
     from compassion_nlp.classifier import resolve_precision
+    from compassion_nlp.errors import CompassionError
 
     assert resolve_precision("auto") in ("float32", "bfloat16")
     assert resolve_precision("int8") == "int8"
-    with pytest.raises(ValueError, match="precision"):
+    with pytest.raises(CompassionError, match=r"\[E017\] Unknown precision 'fp8'"):
         UtteranceClassifier.from_pretrained(tiny_model_dir, precision="fp8")
 
 
