@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from compassion_nlp import load
 from compassion_nlp.classifier import ClassifierInput
 from compassion_nlp.outputs import TABLES, score_to_folder
@@ -96,3 +98,26 @@ def test_shipped_model_scores_real_primock57_consultations(
         assert len(table) > 0, name
     cues = pd.read_parquet(tmp_path / "out" / "cues.parquet")
     assert cues["responded"].any()
+
+
+@pytest.mark.slow
+def test_shipped_model_scores_every_primock57_consultation(
+    shipped_model: Path, shared_data: Path, tmp_path: Path, no_network: None
+) -> None:
+    import pandas as pd
+
+    folder = shared_data / "transcripts" / "primock57" / "textgrid"
+    summary = score_to_folder(load(), [folder], tmp_path / "out", ext=".csv")
+    assert summary.encounters == 45 and summary.sources == 45 and not summary.failures
+    encounters = pd.read_csv(tmp_path / "out" / "encounters.csv")
+    assert len(encounters) == 45 and encounters["compassion_score"].between(0, 100).all()
+    assert (encounters["talk_share_clinician"] > encounters["talk_share_patient"]).mean() > 0.8
+    # patients in these consultations raise concerns, and doctors answer some but not all
+    assert (encounters["cue_episodes"] > 0).mean() > 0.6
+    rates = encounters["response_rate"].dropna()
+    assert 0 < rates.mean() < 1
+    cues = pd.read_csv(tmp_path / "out" / "cues.csv")
+    assert set(cues["response_labels"].dropna().str.split("|").explode()) <= {
+        "EMPATHIC", "CONFIRMING", "PURSUING"
+    }
+    assert cues["source_line"].notna().all() and cues["start"].notna().all()
