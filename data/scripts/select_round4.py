@@ -1,0 +1,104 @@
+"""Round 4: the shipped model chooses candidates for staff cues in meetings and the rare labels.
+
+Running the shipped model over all the shared transcripts showed it marks no CUE in any
+meeting: the corpus had 19 staff cues among 1,337 meeting-staff utterances. This round reads
+the meeting-staff utterances most likely to be cues, and the next candidates for CONFIRMING
+and PURSUING. As in round 3, a TF-IDF + logistic-regression model trained on the corpus ranks
+every unannotated utterance of the right roles; its shortlist is re-ranked by the model in
+``--model`` and the best are written as new batches. Retrieval only decides what is read.
+
+Usage:
+    python data/scripts/select_round4.py --model models/compassion-minilm --out data/annotation
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+from select_candidates import load, write_batches
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "evaluation" / "classifier"))
+
+# label -> (how many to read, which (setting, role) pairs are eligible)
+QUOTA = {
+    "CUE": (200, {("meeting", "staff")}),
+    "PURSUING": (110, {("clinical", "clinician"), ("meeting", "leader")}),
+    "CONFIRMING": (70, {("clinical", "clinician"), ("meeting", "leader")}),
+}
+SHORTLIST = 2500
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--out", type=Path, default=Path("data/annotation"))
+    parser.add_argument("--corpus", type=Path, default=Path("data/corpus.jsonl"))
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--batch-size", type=int, default=130)
+    parser.add_argument("--seed", type=int, default=41)
+    args = parser.parse_args()
+    from baselines import TfidfBaseline
+
+    from compassion_nlp.classifier import LABELS, ClassifierInput, UtteranceClassifier
+    from compassion_nlp.training import load_corpus, to_inputs
+
+    rng = random.Random(args.seed)
+    corpus = load_corpus(args.corpus)
+    train_x, train_y = to_inputs(corpus["train"])
+    dev_x, dev_y = to_inputs(corpus["dev"])
+    tfidf = TfidfBaseline().fit(train_x, train_y, dev_x, dev_y)
+
+    encounters = load(args.shared)
+    done: set[tuple[str, str]] = set()
+    last_key = last_batch = 0
+    for path in sorted(args.out.glob("manifest*.jsonl")):
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            done.add((row["encounter_id"], row["text"]))
+            last_key = max(last_key, int(row["key"][1:]))
+            last_batch = max(last_batch, int(row["batch"]))
+    keys, inputs, groups = [], [], []
+    for e_i, enc in enumerate(encounters):
+        previous, previous_role, last = "", "", None
+        for t_i, turn in enumerate(enc.turns):
+            role = enc.speakers[turn.speaker].role
+            for u_i, utt in enumerate(turn.utterances):
+                if (enc.id, utt.text) not in done and len(utt.text.split()) >= 3:
+                    keys.append((e_i, t_i, u_i))
+                    inputs.append(ClassifierInput(utt.text, role, previous, previous_role))
+                    groups.append((enc.setting, role))
+            if turn.speaker != last:
+                previous, previous_role, last = turn.text, role, turn.speaker
+    print(f"{len(inputs)} unannotated utterances ranked by TF-IDF")
+    tf_probs = tfidf.predict_proba(inputs)
+    clf = UtteranceClassifier.from_pretrained(args.model)
+    chosen: dict[tuple[int, int, int], str] = {}
+    for label, (quota, eligible) in QUOTA.items():
+        j = LABELS.index(label)
+        ranked = [i for i in np.argsort(-tf_probs[:, j]) if groups[i] in eligible]
+        shortlist = [i for i in ranked[:SHORTLIST] if keys[i] not in chosen]
+        probs = clf.predict_proba([inputs[i] for i in shortlist])[:, j]
+        taken = 0
+        for r in np.argsort(-probs):
+            key = keys[shortlist[r]]
+            if key in chosen:
+                continue
+            chosen[key] = f"model4-{label.lower()}"
+            taken += 1
+            if taken >= quota:
+                break
+        print(f"{label}: {taken} chosen from a shortlist of {len(shortlist)}")
+    write_batches(
+        encounters, chosen, args.out, args.batch_size, rng,
+        first_batch=last_batch + 1, first_key=last_key + 1, manifest_name="manifest_r4.jsonl",
+    )
+
+
+if __name__ == "__main__":
+    main()
