@@ -44,8 +44,15 @@ def load_labels(folder: Path, annotator: str) -> dict[str, dict]:
     return out
 
 
-def stratified_split(rows: list[dict], seed: int) -> dict[str, str]:
-    """Assign encounters to splits, greedily balancing each label's positives (rarest first)."""
+def stratified_split(
+    rows: list[dict], seed: int, fixed: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Assign encounters to splits, greedily balancing each label's positives (rarest first).
+
+    Encounters in ``fixed`` keep their split (a released corpus's splits stay stable when items
+    are added); only the others are placed.
+    """
+    fixed = fixed or {}
     rng = random.Random(seed)
     by_enc: dict[str, Counter] = defaultdict(Counter)
     sizes: Counter = Counter()
@@ -57,7 +64,7 @@ def stratified_split(rows: list[dict], seed: int) -> dict[str, str]:
     for counts in by_enc.values():
         totals.update(counts)
     n_rows = sum(sizes.values())
-    encounters = list(sizes)
+    encounters = [enc for enc in sizes if enc not in fixed]
     rng.shuffle(encounters)
 
     def rarity(enc: str) -> float:
@@ -68,6 +75,11 @@ def stratified_split(rows: list[dict], seed: int) -> dict[str, str]:
     have = {s: Counter() for s in FRACTIONS}
     have_rows = Counter()
     assignment: dict[str, str] = {}
+    for enc, split in fixed.items():
+        if enc in sizes:
+            assignment[enc] = split
+            have[split].update(by_enc.get(enc, Counter()))
+            have_rows[split] += sizes[enc]
     for enc in encounters:
         counts = by_enc.get(enc, Counter())
 
@@ -94,8 +106,17 @@ def main() -> None:
     parser.add_argument("--annotation", type=Path, default=Path("data/annotation"))
     parser.add_argument("--out", type=Path, default=Path("data/corpus.jsonl"))
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--keep-splits", type=Path, default=Path("data/corpus.jsonl"),
+        help="a corpus whose encounters keep their split (default: the current corpus); "
+        "pass a missing path to split from scratch",
+    )
     args = parser.parse_args()
     ann = args.annotation
+    fixed = {}
+    if args.keep_splits.exists():
+        fixed = {r["encounter_id"]: r["split"] for r in read_jsonl(args.keep_splits)
+                 if r["source"] != "synthetic"}
     manifest = load_manifest(ann)
     first = load_labels(ann / "labels", "A")
     revisions, adjudicated = {}, {}
@@ -131,7 +152,7 @@ def main() -> None:
             "note": label_row.get("note") or label_row.get("reason") or first[key].get("note", ""),
             "pool": item["pool"],
         })
-    assignment = stratified_split(rows, args.seed)
+    assignment = stratified_split(rows, args.seed, fixed)
     for row in rows:
         row["split"] = assignment[row["encounter_id"]]
     synthetic_path = ann.parent / "synthetic.jsonl"
