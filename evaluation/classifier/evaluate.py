@@ -144,6 +144,14 @@ def evaluate(model_dir: Path, corpus: Path) -> dict[str, object]:
     results["transformer"] = transformer
     results["calibration"] = calibration
     results["confusion"] = confusion(decided, test_y)
+    meeting_roles = {"leader", "staff"}  # the corpus's meetings are QMSum's, with these roles
+    settings = np.array(["meeting" if r in meeting_roles or src == "qmsum" else "clinical"
+                         for r, src in zip(data["test"]["role"], data["test"]["source"],
+                                           strict=True)])
+    results["by_setting"] = {
+        setting: label_metrics(decided[settings == setting], test_y[settings == setting])
+        for setting in ("clinical", "meeting")
+    }
     # the same model in the faster precisions (load(precision=...))
     for precision in ("bfloat16", "int8"):
         fast = UtteranceClassifier.from_pretrained(model_dir, precision=precision)
@@ -197,6 +205,14 @@ def markdown(results: dict) -> str:
             lines += ["", f"In {precision} (`load(precision=\"{precision}\")`): F1 {f1s}; "
                       f"macro-F1 {_fmt(q['macro_f1'])}; the same labels as float32 on "
                       f"{100 * q['same_labels_as_float32']:.1f} % of test utterances."]
+    by_setting = results.get("by_setting")
+    if by_setting:
+        lines += ["", "By setting (F1, with test positives):", "",
+                  "| setting | " + " | ".join(LABELS) + " |",
+                  "|---|" + "---|" * len(LABELS)]
+        for setting, m in by_setting.items():
+            cells = [f"{_fmt(m['labels'][x]['f1'])} ({m['labels'][x]['support']})" for x in LABELS]
+            lines.append(f"| {setting} | " + " | ".join(cells) + " |")
     conf = results["confusion"]
     lines += ["", "Confusion between labels (rows: gold label; columns: predicted):", "",
               "| gold \\ predicted | " + " | ".join(LABELS) + " | (none) |",
