@@ -181,9 +181,10 @@ def _meeting_cues() -> str:
         text += (f": on all {run['meetings']} QMSum meetings ({run['utterances']:,} utterances) "
                  f"the model marks {run['staff_cues_marked']} staff utterances as CUE "
                  "(`python evaluation/classifier/meeting_cues.py`), so "
-                 + ("no meeting has" if run["cue_episodes"] == 0 else "most meetings have no")
-                 + " cue and an undefined response rate; meeting scores rest mostly on "
-                 "INCLUSIVE")
+                 + ("no meeting has a cue" if run["cue_episodes"] == 0
+                    else "most meetings have no cue")
+                 + ", and a meeting without cues has an undefined response rate; meeting "
+                 "scores rest mostly on INCLUSIVE")
     return text + "."
 
 
