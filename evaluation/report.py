@@ -153,7 +153,7 @@ annotations of {results.get('annotator_agreement', {}).get('items', '?')} uttera
 enriched with positives, `data/agreement.json`). Baselines trained on the same splits:
 a keyword/lexicon rule baseline (`classifier/baselines.py`, rules from the codebook) and
 TF-IDF (word and character n-grams) + logistic regression per label (scikit-learn), with
-thresholds tuned on dev.
+thresholds tuned on dev.{_training_rows_note(results, config)}
 
 ## Encoders and input framings (dev split)
 
@@ -167,6 +167,16 @@ thresholds tuned on dev.
 
 {bench_text}
 """
+
+
+def _training_rows_note(results: dict, config: dict) -> str:
+    model_rows = config.get("training", {}).get("train_rows")
+    corpus_rows = results["corpus"]["train"]["rows"]
+    if not model_rows or model_rows == corpus_rows:
+        return ""
+    return (f" The TF-IDF baseline learns from today's train split ({corpus_rows} rows); the "
+            f"shipped model learned from the {model_rows} rows the corpus had when it was "
+            "trained (see below), so the comparison slightly favours the baseline.")
 
 
 def _meeting_cues() -> str:
