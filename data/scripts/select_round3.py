@@ -27,29 +27,26 @@ QUOTA = {"CONFIRMING": 450, "PURSUING": 450, "EMPATHIC": 250}
 SHORTLIST = 2500
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--out", type=Path, default=Path("data/annotation"))
-    parser.add_argument("--corpus", type=Path, default=Path("data/corpus.jsonl"))
-    parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--seed", type=int, default=31)
-    args = parser.parse_args()
+def unannotated(corpus_path: Path, shared: Path, annotation: Path):
+    """A TF-IDF model fitted on the corpus, and every unannotated utterance as classifier input.
+
+    Returns ``(tfidf, encounters, keys, inputs, last_key, last_batch)``: ``keys`` are
+    ``(encounter, turn, utterance)`` indices; the last key and batch number already used.
+    """
     from baselines import TfidfBaseline
 
-    from compassion_nlp.classifier import LABELS, ClassifierInput, UtteranceClassifier
+    from compassion_nlp.classifier import ClassifierInput
     from compassion_nlp.training import load_corpus, to_inputs
 
-    rng = random.Random(args.seed)
-    corpus = load_corpus(args.corpus)
+    corpus = load_corpus(corpus_path)
     train_x, train_y = to_inputs(corpus["train"])
     dev_x, dev_y = to_inputs(corpus["dev"])
     tfidf = TfidfBaseline().fit(train_x, train_y, dev_x, dev_y)
 
-    encounters = load(args.shared)
+    encounters = load(shared)
     done: set[tuple[str, str]] = set()
     last_key = last_batch = 0
-    for path in sorted(args.out.glob("manifest*.jsonl")):
+    for path in sorted(annotation.glob("manifest*.jsonl")):
         for line in path.read_text().splitlines():
             row = json.loads(line)
             done.add((row["encounter_id"], row["text"]))
@@ -66,6 +63,23 @@ def main() -> None:
                     inputs.append(ClassifierInput(utt.text, role, previous, previous_role))
             if turn.speaker != last:
                 previous, previous_role, last = turn.text, role, turn.speaker
+    return tfidf, encounters, keys, inputs, last_key, last_batch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--out", type=Path, default=Path("data/annotation"))
+    parser.add_argument("--corpus", type=Path, default=Path("data/corpus.jsonl"))
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=31)
+    args = parser.parse_args()
+    from compassion_nlp.classifier import LABELS, UtteranceClassifier
+
+    rng = random.Random(args.seed)
+    tfidf, encounters, keys, inputs, last_key, last_batch = unannotated(
+        args.corpus, args.shared, args.out
+    )
     print(f"{len(inputs)} unannotated utterances ranked by TF-IDF")
     tf_probs = tfidf.predict_proba(inputs)
     clf = UtteranceClassifier.from_pretrained(args.model)

@@ -14,13 +14,13 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 from pathlib import Path
 
 import numpy as np
-from select_candidates import load, write_batches
+from select_candidates import write_batches
+from select_round3 import unannotated
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "evaluation" / "classifier"))
@@ -43,38 +43,16 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=130)
     parser.add_argument("--seed", type=int, default=41)
     args = parser.parse_args()
-    from baselines import TfidfBaseline
-
-    from compassion_nlp.classifier import LABELS, ClassifierInput, UtteranceClassifier
-    from compassion_nlp.training import load_corpus, to_inputs
+    from compassion_nlp.classifier import LABELS, UtteranceClassifier
 
     rng = random.Random(args.seed)
-    corpus = load_corpus(args.corpus)
-    train_x, train_y = to_inputs(corpus["train"])
-    dev_x, dev_y = to_inputs(corpus["dev"])
-    tfidf = TfidfBaseline().fit(train_x, train_y, dev_x, dev_y)
-
-    encounters = load(args.shared)
-    done: set[tuple[str, str]] = set()
-    last_key = last_batch = 0
-    for path in sorted(args.out.glob("manifest*.jsonl")):
-        for line in path.read_text().splitlines():
-            row = json.loads(line)
-            done.add((row["encounter_id"], row["text"]))
-            last_key = max(last_key, int(row["key"][1:]))
-            last_batch = max(last_batch, int(row["batch"]))
-    keys, inputs, groups = [], [], []
-    for e_i, enc in enumerate(encounters):
-        previous, previous_role, last = "", "", None
-        for t_i, turn in enumerate(enc.turns):
-            role = enc.speakers[turn.speaker].role
-            for u_i, utt in enumerate(turn.utterances):
-                if (enc.id, utt.text) not in done and len(utt.text.split()) >= 3:
-                    keys.append((e_i, t_i, u_i))
-                    inputs.append(ClassifierInput(utt.text, role, previous, previous_role))
-                    groups.append((enc.setting, role))
-            if turn.speaker != last:
-                previous, previous_role, last = turn.text, role, turn.speaker
+    tfidf, encounters, keys, inputs, last_key, last_batch = unannotated(
+        args.corpus, args.shared, args.out
+    )
+    groups = []
+    for e_i, t_i, _ in keys:
+        enc = encounters[e_i]
+        groups.append((enc.setting, enc.speakers[enc.turns[t_i].speaker].role))
     print(f"{len(inputs)} unannotated utterances ranked by TF-IDF")
     tf_probs = tfidf.predict_proba(inputs)
     clf = UtteranceClassifier.from_pretrained(args.model)
