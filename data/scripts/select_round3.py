@@ -66,6 +66,22 @@ def unannotated(corpus_path: Path, shared: Path, annotation: Path):
     return tfidf, encounters, keys, inputs, last_key, last_batch
 
 
+def take_best(clf, inputs, keys, shortlist, column, quota, pool, chosen) -> int:
+    """Re-rank ``shortlist`` by the model's probability for ``column``; add the top ``quota``
+    not yet chosen to ``chosen`` under ``pool``. Returns how many were taken."""
+    probs = clf.predict_proba([inputs[i] for i in shortlist])[:, column]
+    taken = 0
+    for r in np.argsort(-probs):
+        key = keys[shortlist[r]]
+        if key in chosen:
+            continue
+        chosen[key] = pool
+        taken += 1
+        if taken >= quota:
+            break
+    return taken
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
@@ -88,16 +104,7 @@ def main() -> None:
         j = LABELS.index(label)
         shortlist = [i for i in np.argsort(-tf_probs[:, j])[:SHORTLIST]
                      if keys[i] not in chosen]
-        probs = clf.predict_proba([inputs[i] for i in shortlist])[:, j]
-        taken = 0
-        for r in np.argsort(-probs):
-            key = keys[shortlist[r]]
-            if key in chosen:
-                continue
-            chosen[key] = f"model-{label.lower()}"
-            taken += 1
-            if taken >= quota:
-                break
+        take_best(clf, inputs, keys, shortlist, j, quota, f"model-{label.lower()}", chosen)
     write_batches(
         encounters, chosen, args.out, 200, rng,
         first_batch=last_batch + 1, first_key=last_key + 1, manifest_name="manifest_r3.jsonl",

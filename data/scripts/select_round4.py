@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from select_candidates import write_batches
-from select_round3 import unannotated
+from select_round3 import take_best, unannotated
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "evaluation" / "classifier"))
@@ -61,16 +61,8 @@ def main() -> None:
         j = LABELS.index(label)
         ranked = [i for i in np.argsort(-tf_probs[:, j]) if groups[i] in eligible]
         shortlist = [i for i in ranked[:SHORTLIST] if keys[i] not in chosen]
-        probs = clf.predict_proba([inputs[i] for i in shortlist])[:, j]
-        taken = 0
-        for r in np.argsort(-probs):
-            key = keys[shortlist[r]]
-            if key in chosen:
-                continue
-            chosen[key] = f"model4-{label.lower()}"
-            taken += 1
-            if taken >= quota:
-                break
+        pool = f"model4-{label.lower()}"
+        taken = take_best(clf, inputs, keys, shortlist, j, quota, pool, chosen)
         print(f"{label}: {taken} chosen from a shortlist of {len(shortlist)}")
     write_batches(
         encounters, chosen, args.out, args.batch_size, rng,
