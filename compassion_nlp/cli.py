@@ -36,7 +36,7 @@ def _root() -> None:
 
 FormatOpt = typer.Option(
     None, "--format", "-f",
-    help="Input format: text, csv, vtt, srt, json, textgrid, docx (default: detect).",
+    help="Input format: text, csv, vtt, srt, json, textgrid, docx, xlsx (default: detect).",
 )
 RoleOpt = typer.Option(
     None, "--role", "-r", help="Speaker role, 'LABEL=ROLE' (repeatable), e.g. 'Dr Smith=clinician'."

@@ -21,7 +21,7 @@ class Errors(str, Enum):
     E002 = "[E002] {path}: the file is empty (0 bytes, or only whitespace after decoding)."
     E003 = (
         "[E003] {path}: this looks like a binary file ({detail}), not a transcript. "
-        "Pass a text, subtitle, JSON, CSV, TextGrid or .docx transcript."
+        "Pass a text, subtitle, JSON, CSV, TextGrid, .docx or .xlsx transcript."
     )
     E004 = (
         "[E004] {path}: the transcript format could not be recognised ({detail}). "
@@ -58,6 +58,10 @@ class Errors(str, Enum):
         "or any text after cleaning."
     )
     E017 = "[E017] Unknown precision '{name}': choose one of {precisions}."
+    E018 = (
+        "[E018] {path}: reading {format} needs the optional package {package}: "
+        "pip install 'compassion-nlp[{extra}]'."
+    )
     E020 = (
         "[E020] {path}: no {format} cues with text found ({detail}). A subtitle file needs "
         "cues: a timing line such as '00:00:01.000 --> 00:00:04.000' followed by text."

@@ -206,7 +206,10 @@ def test_every_shared_transcript_is_found(shared_data: Path) -> None:
     primock = [s for s in sources if s.encounter_id.startswith("primock57/textgrid/")]
     assert len(primock) == 45 and all(len(s.paths) == 2 for s in primock)  # 90 files
     assert len([i for i in ids if i.startswith("qmsum/")]) == 198  # 197 meetings + README
-    assert {p.name for p in ignored} <= {"LICENSE"}
+    assert len([i for i in ids if i.startswith("mibot/transcripts/")]) == 106
+    assert len([i for i in ids if i.endswith(".xlsx")]) == 44  # physical-activity counselling
+    assert "counsel_chat/20200325_counsel_chat.csv" in ids
+    assert {p.name for p in ignored} <= {"LICENSE", "Annotation Scheme.pdf"}
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@
 Formats (``format=`` / ``--format``): ``text`` (speaker-prefixed plain text, Markdown),
 ``csv`` (a dialogue per row, or a turn table: decided by the header), ``vtt``, ``srt``,
 ``json`` (QMSum, speech-to-text outputs, generic turn lists, JSON Lines), ``textgrid``,
-``docx``. Without ``format`` the extension decides, then the content.
+``docx``, ``xlsx``. Without ``format`` the extension decides, then the content.
 """
 
 from __future__ import annotations
@@ -26,12 +26,14 @@ from .base import RawTranscript, build
 
 logger = logging.getLogger("compassion_nlp")
 
-FORMATS: tuple[str, ...] = ("text", "csv", "vtt", "srt", "json", "textgrid", "docx")
+FORMATS: tuple[str, ...] = ("text", "csv", "vtt", "srt", "json", "textgrid", "docx", "xlsx")
+#: formats read from bytes (not decoded as text)
+BINARY_FORMATS: tuple[str, ...] = ("docx", "xlsx")
 #: extensions read when a folder is given (case-insensitive)
 EXTENSIONS: dict[str, str] = {
     ".txt": "text", ".md": "text", ".text": "text", ".csv": "csv", ".tsv": "csv",
     ".vtt": "vtt", ".srt": "srt", ".json": "json", ".jsonl": "json", ".textgrid": "textgrid",
-    ".docx": "docx",
+    ".docx": "docx", ".xlsx": "xlsx",
 }
 
 
@@ -130,7 +132,7 @@ def detect_format(path: Path, text: str | None) -> str:
     """The format of a file: by extension, then by content."""
     ext = path.suffix.lower()
     by_ext = EXTENSIONS.get(ext)
-    if by_ext in ("vtt", "srt", "json", "textgrid", "docx", "csv"):
+    if by_ext in ("vtt", "srt", "json", "textgrid", "docx", "xlsx", "csv"):
         return by_ext
     if text is None:
         raise CompassionError(Errors.E004, path, detail="no text", formats=", ".join(FORMATS))
@@ -217,6 +219,10 @@ def _parse(fmt: str, source: Source, texts: list[str]) -> list[RawTranscript]:
         from .docx import read_docx
 
         return read_docx(path)
+    if fmt == "xlsx":
+        from .xlsx import read_xlsx
+
+        return read_xlsx(path)
     raise CompassionError(Errors.E009, name=fmt, formats=", ".join(FORMATS))
 
 
@@ -249,13 +255,13 @@ def read_source(
     path = source.paths[0]
     if path.is_dir():
         raise CompassionError(Errors.E012, path)
-    fmt = format or (
-        "docx" if path.suffix.lower() == ".docx" else None
-    )
+    fmt = format or EXTENSIONS.get(path.suffix.lower())
+    if fmt not in BINARY_FORMATS:
+        fmt = format
     texts: list[str] = []
     warnings: list[str] = []
     encoding = None
-    if fmt != "docx":
+    if fmt not in BINARY_FORMATS:
         for p in source.paths:
             decoded = read_text(p, max_mb=max_mb)
             texts.append(decoded.text)
@@ -365,7 +371,7 @@ def read_string(
 
     _check_format(format)
     fmt = ALIASES.get(format, format)
-    if fmt == "docx":
+    if fmt in BINARY_FORMATS:
         raise CompassionError(
             Errors.E009, name=format, formats="text, csv, vtt, srt, json, textgrid"
         )

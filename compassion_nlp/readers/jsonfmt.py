@@ -3,6 +3,9 @@
 Recognised by their keys:
 
 - QMSum meetings: ``{"meeting_transcripts": [{"speaker", "content"}]}`` (setting: meeting);
+- MIBot counselling conversations: ``{"participant_id", "utterances": [{"speaker":
+  "counsellor"|"client", "text"}]}`` (counsellor: clinician, client: patient; the model-made
+  ``auto_misc_label`` codes are not read);
 - generic turn lists: ``[{"speaker", "text", "start", "end"}]`` as a JSON array, as JSON Lines,
   or under a key such as ``"turns"``/``"segments"``/``"utterances"``;
 - speech-to-text outputs (WhisperX, AWS Transcribe, Deepgram, AssemblyAI, Rev.ai, whisper
@@ -21,9 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CompassionError, Errors
+from ..model import Role
 from .base import Fragment, RawTranscript
 from .tables import END_COLUMNS, SPEAKER_COLUMNS, START_COLUMNS, TEXT_COLUMNS
 
+#: MIBot speaker names and their roles (as sure as a format hint can be)
+MIBOT_ROLES: dict[str, tuple[Role, float]] = {
+    "counsellor": ("clinician", 1.0), "client": ("patient", 1.0),
+}
 _LIST_KEYS = ("turns", "utterances", "segments", "transcript", "dialogue", "conversation",
               "messages", "data", "items")
 
@@ -132,6 +140,16 @@ def read_json(path: Path, text: str) -> list[RawTranscript]:
                 metadata={"json": "qmsum", "speakerless_ok": False},
             )
         ]
+    if (
+        isinstance(data, dict) and "participant_id" in data
+        and isinstance(data.get("utterances"), list)
+    ):
+        raw = _generic(data["utterances"], path)
+        if raw is not None:
+            raw.setting = "clinical"
+            raw.role_hints = dict(MIBOT_ROLES)
+            raw.metadata.update(json="mibot", participant_id=_scalar(data["participant_id"]))
+            return [raw]
     found = asr.read_asr_json(data, path)
     if found is not None:
         return [found]

@@ -69,7 +69,9 @@ def _delimiter(text: str, path: Path) -> str:
 MAX_CELL = 50_000_000
 
 
-def _rows(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
+def _rows(
+    text: str, path: Path, delimiter: str | None = None
+) -> Iterator[tuple[int, list[str]]]:
     """CSV records with the 1-based line on which each starts; blank records are skipped.
 
     Raises:
@@ -79,7 +81,9 @@ def _rows(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
     if csv.field_size_limit() < MAX_CELL:
         csv.field_size_limit(MAX_CELL)  # the default, 128 kB, is too small for dialogues
     lines = text.split("\n")
-    reader = csv.reader((line + "\n" for line in lines), delimiter=_delimiter(text, path))
+    reader = csv.reader(
+        (line + "\n" for line in lines), delimiter=delimiter or _delimiter(text, path)
+    )
     last = start = 0
     try:
         for row in reader:
@@ -121,9 +125,11 @@ def is_turn_table(header: list[str]) -> bool:
     return has_who and _find(header, TEXT_COLUMNS) is not None
 
 
-def _header_and_rows(text: str, path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+def _header_and_rows(
+    text: str, path: Path, delimiter: str | None = None
+) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """The header row and an iterator over the remaining (line, row) records."""
-    rows = _rows(text, path)
+    rows = _rows(text, path, delimiter)
     try:
         _, header = next(rows)
     except StopIteration:
@@ -188,9 +194,18 @@ def _role_hint(value: str) -> tuple[Role, float] | None:
     return lexicon_role(role) if role else None
 
 
-def read_turn_table(path: Path, text: str) -> list[RawTranscript]:
-    """Encounters from a table of turns (one turn per row)."""
-    header, rows = _header_and_rows(text, path)
+def read_turn_table(
+    path: Path, text: str, *, delimiter: str | None = None, fill_down: bool = False
+) -> list[RawTranscript]:
+    """Encounters from a table of turns (one turn per row).
+
+    Args:
+        delimiter: detected when omitted.
+        fill_down: a row with an empty speaker (and role) cell continues the previous row's
+            speaker, as in spreadsheets that name the speaker once per turn; otherwise such
+            a row has no speaker.
+    """
+    header, rows = _header_and_rows(text, path, delimiter)
     spk = _find(header, SPEAKER_COLUMNS)
     role_col = _find(header, ROLE_COLUMNS)
     txt = _find(header, TEXT_COLUMNS)
@@ -220,6 +235,8 @@ def read_turn_table(path: Path, text: str) -> list[RawTranscript]:
         )
         role = cell(role_col).strip()
         speaker = cell(spk).strip() or role
+        if not speaker and fill_down and raw.fragments:
+            speaker = raw.fragments[-1].speaker or ""
         hint = _role_hint(role)
         if hint is not None and speaker:
             raw.role_hints[speaker] = hint

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         setting = data["setting"]
         counts[setting]["conversations"] += 1
         counts[setting]["turns"] += len(data["turns"])
-        for _, turn, utt in iter_utterances(data):
+        for _, _turn, utt in iter_utterances(data):
             counts[setting]["utterances"] += 1
             for label in utt.get("labels") or []:
                 counts[setting][label] += 1
