@@ -2,8 +2,11 @@
 
 Final labels: the first annotation (annotator A), then the pilot review's revisions
 (``revisions.jsonl``: the pilot batches re-checked against the rules settled after the
-pilot),
-then the adjudicated decision for items that were double-annotated and disagreed. Synthetic
+pilot), then the adjudicated decision for items that were double-annotated and disagreed, then
+the consistency review (``consistency.jsonl``: the same phrasing labelled alike, duplicates
+dropped; see check_consistency.py). Labels on a role for which they are not scored (CUE on a
+clinician, EMPATHIC on a patient…) move to ``unscored_labels``: kept, but out of training and
+evaluation. Synthetic
 utterances (data/synthetic.jsonl)
 go to the train split only. Splits are by encounter, stratified so that rare labels reach the
 dev and test splits.
@@ -17,11 +20,34 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from check_consistency import split_scored
+
 LABELS = ("EMPATHIC", "CONFIRMING", "PURSUING", "INCLUSIVE", "CUE")
 FRACTIONS = {"train": 0.64, "dev": 0.14, "test": 0.22}
+#: round 5 on: encounters annotated whole are split with these fractions, per source; encounters
+#: of which only candidates were read go to train (their base rates are not estimable)
+WHOLE_FRACTIONS = {"train": 0.3, "dev": 0.2, "test": 0.5}
+TRAIN_ONLY_POOLS = ("random5", "model5-")
+#: each source's licence (SPDX); rows keep it (see data/README.md)
+LICENCES = {
+    "primock57": "CC-BY-4.0", "aci_bench": "CC-BY-4.0", "mts_dialog": "CC-BY-4.0",
+    "mibot": "CC-BY-SA-4.0", "physical_activity_counseling": "Apache-2.0",
+    "counsel_chat": "MIT", "synthetic": "MIT",
+}
+#: QMSum is MIT; its AMI and ICSI meetings are CC BY 4.0 transcripts
+AMI_ICSI = re.compile(r"^(ES|IS|TS|EN|IB|IN|B[a-z]{2})\d", re.IGNORECASE)
+
+
+def licence_of(encounter_id: str) -> str:
+    """The SPDX licence of a row, from its source (and, for QMSum, the meeting)."""
+    source = encounter_id.split("/")[0]
+    if source == "qmsum":
+        return "CC-BY-4.0" if AMI_ICSI.match(Path(encounter_id).name) else "MIT"
+    return LICENCES[source]
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -45,7 +71,8 @@ def load_labels(folder: Path, annotator: str) -> dict[str, dict]:
 
 
 def stratified_split(
-    rows: list[dict], seed: int, fixed: dict[str, str] | None = None
+    rows: list[dict], seed: int, fixed: dict[str, str] | None = None,
+    fractions: dict[str, float] = FRACTIONS,
 ) -> dict[str, str]:
     """Assign encounters to splits, greedily balancing each label's positives (rarest first).
 
@@ -72,7 +99,7 @@ def stratified_split(
         return -max((counts[label] / totals[label] for label in counts), default=0.0)
 
     encounters.sort(key=rarity)
-    have = {s: Counter() for s in FRACTIONS}
+    have = {s: Counter() for s in fractions}
     have_rows = Counter()
     assignment: dict[str, str] = {}
     for enc, split in fixed.items():
@@ -86,19 +113,71 @@ def stratified_split(
         def need(split: str, counts: Counter = counts) -> float:
             """Relative deficit of this split for the encounter's labels (rare ones weigh more)."""
             label_need = sum(
-                (FRACTIONS[split] * totals[label] - have[split][label])
-                / (FRACTIONS[split] * totals[label]) / totals[label]
+                (fractions[split] * totals[label] - have[split][label])
+                / (fractions[split] * totals[label]) / totals[label]
                 for label in counts
             )
-            target_rows = FRACTIONS[split] * n_rows
+            target_rows = fractions[split] * n_rows
             row_need = (target_rows - have_rows[split]) / target_rows / n_rows
             return label_need + row_need
 
-        split = max(FRACTIONS, key=need)
+        split = max(fractions, key=need)
         assignment[enc] = split
         have[split].update(counts)
         have_rows[split] += sizes[enc]
     return assignment
+
+
+def assign_splits(rows: list[dict], seed: int, fixed: dict[str, str]) -> dict[str, str]:
+    """Each encounter's split: kept where ``fixed``; encounters of which only candidates were
+    read (round 5 on) in train; encounters annotated whole split per source with
+    :data:`WHOLE_FRACTIONS`; the rest (rounds 1-4) with :data:`FRACTIONS`."""
+    pools: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        pools[row["encounter_id"]].add(row["pool"])
+    assignment: dict[str, str] = {}
+    whole: dict[str, list[dict]] = defaultdict(list)
+    rest = []
+    for row in rows:
+        enc = row["encounter_id"]
+        if any(p.startswith(TRAIN_ONLY_POOLS) for p in pools[enc]):
+            assignment[enc] = fixed.get(enc, "train")
+        elif pools[enc] == {"whole"}:
+            whole[row["source"]].append(row)
+        else:
+            rest.append(row)
+    assignment.update(stratified_split(rest, seed, fixed))
+    for source_rows in whole.values():
+        assignment.update(stratified_split(source_rows, seed, fixed, WHOLE_FRACTIONS))
+    return assignment
+
+
+def synthetic_dialogue_rows(folder: Path) -> list[dict]:
+    """Corpus rows (train only) from the synthetic dialogues (data/synthetic/dialogues/)."""
+    rows = []
+    for path in sorted(folder.rglob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        encounter_id = f"synthetic/{data['setting']}/{data['id']}"
+        previous, previous_role = "", ""
+        for t, turn in enumerate(data["turns"], 1):
+            for u, utt in enumerate(turn["utterances"], 1):
+                labels, unscored = split_scored(
+                    [label for label in LABELS if label in utt["labels"]], turn["role"]
+                )
+                rows.append({
+                    "id": f"{encounter_id}|t{t}.u{u}", "key": f"{data['id']}|t{t}.u{u}",
+                    "encounter_id": encounter_id, "source": "synthetic",
+                    "setting": data["kind"], "turn_id": t, "utterance_id": f"t{t}.u{u}",
+                    "speaker": turn["speaker"], "role": turn["role"], "text": utt["text"],
+                    "context_ids": [t - 1] if t > 1 else [], "previous_text": previous[-600:],
+                    "previous_role": previous_role, "labels": labels,
+                    "unscored_labels": unscored, "annotator": f"synthetic-{data['writer']}",
+                    "note": utt.get("note", ""), "pool": f"synthetic-{data['setting']}",
+                    "split": "train", "licence": "MIT",
+                })
+            previous = " ".join(u["text"] for u in turn["utterances"])
+            previous_role = turn["role"]
+    return rows
 
 
 def main() -> None:
@@ -124,15 +203,22 @@ def main() -> None:
         revisions = {r["key"]: r for r in read_jsonl(ann / "revisions.jsonl")}
     if (ann / "adjudicated.jsonl").exists():
         adjudicated = {r["key"]: r for r in read_jsonl(ann / "adjudicated.jsonl")}
+    consistency = {}
+    if (ann / "consistency.jsonl").exists():
+        consistency = {r["key"]: r for r in read_jsonl(ann / "consistency.jsonl") if "key" in r}
     rows = []
     for key, item in manifest.items():
-        if key not in first:
+        if key not in first or consistency.get(key, {}).get("drop"):
             continue
-        label_row = adjudicated.get(key) or revisions.get(key) or first[key]
+        label_row = (consistency.get(key) or adjudicated.get(key) or revisions.get(key)
+                     or first[key])
         annotator = (
-            "adjudicated" if key in adjudicated else "A-revised" if key in revisions else "A"
+            "consistency" if key in consistency else "adjudicated" if key in adjudicated
+            else "A-revised" if key in revisions else "A"
         )
-        labels = [label for label in LABELS if label in label_row["labels"]]
+        labels, unscored = split_scored(
+            [label for label in LABELS if label in label_row["labels"]], item["role"]
+        )
         rows.append({
             "id": f"{item['encounter_id']}|{item['utterance_id']}",
             "key": key,
@@ -148,13 +234,15 @@ def main() -> None:
             "previous_text": item["previous_turn"],
             "previous_role": item["previous_role"],
             "labels": labels,
+            "unscored_labels": unscored,
             "annotator": annotator,
             "note": label_row.get("note") or label_row.get("reason") or first[key].get("note", ""),
             "pool": item["pool"],
         })
-    assignment = stratified_split(rows, args.seed, fixed)
+    assignment = assign_splits(rows, args.seed, fixed)
     for row in rows:
         row["split"] = assignment[row["encounter_id"]]
+        row["licence"] = licence_of(row["encounter_id"])
     synthetic_path = ann.parent / "synthetic.jsonl"
     if synthetic_path.exists():
         for i, row in enumerate(read_jsonl(synthetic_path), 1):
@@ -165,14 +253,11 @@ def main() -> None:
                 "speaker": row["role"], "role": row["role"], "text": row["text"],
                 "context_ids": [], "previous_text": row.get("previous_text", ""),
                 "previous_role": row.get("previous_role", ""), "labels": row["labels"],
+                "unscored_labels": [],
                 "annotator": "synthetic", "note": row.get("note", ""), "pool": "synthetic",
-                "split": "train",
+                "split": "train", "licence": "MIT",
             })
-    for label in LABELS:
-        synthetic = sum(label in r["labels"] for r in rows if r["source"] == "synthetic")
-        total = sum(label in r["labels"] for r in rows)
-        if synthetic * 3 > total:
-            raise SystemExit(f"{label}: {synthetic} of {total} positives are synthetic (> 1/3)")
+    rows.extend(synthetic_dialogue_rows(ann.parent / "synthetic" / "dialogues"))
     rows.sort(key=lambda r: (r["split"] != "train", r["split"], r["key"]))
     with args.out.open("w") as fh:
         for row in rows:

@@ -35,7 +35,6 @@ from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from select_candidates import write_batches
 
 SOURCES = ("mibot", "physical_activity_counseling", "counsel_chat")
