@@ -364,7 +364,8 @@ def train(args: TrainingArguments, *, model: Any = None, tokenizer: Any = None) 
     if not train_inputs or not dev_inputs:
         raise CorpusError("The corpus needs rows in both the train and dev splits.")
     soft_inputs, soft_y = (
-        load_soft_labelled(args.soft_labelled) if args.soft_labelled else ([], None)
+        load_soft_labelled(args.soft_labelled, exclude_sources=args.exclude_sources)
+        if args.soft_labelled else ([], None)
     )
     per_epoch = min(args.soft_per_epoch or len(soft_inputs), len(soft_inputs))
     precision = resolve_precision(args.precision)
@@ -515,12 +516,15 @@ def _batches(items: list[ClassifierInput], args: TrainingArguments, rng: random.
     return batches
 
 
-def load_soft_labelled(path: str | Path) -> tuple[list[ClassifierInput], np.ndarray]:
+def load_soft_labelled(
+    path: str | Path, *, exclude_sources: tuple[str, ...] = ()
+) -> tuple[list[ClassifierInput], np.ndarray]:
     """Inputs and teacher probabilities from a soft-labelled JSON Lines file.
 
     Each line: ``{"text", "role", "previous_text", "previous_role", "soft": [p, ...]}`` with one
     probability per label in :data:`LABELS` order (written by
-    :func:`compassion_nlp.distill.soft_label`).
+    :func:`compassion_nlp.distill.soft_label_file`); rows whose ``source`` is in
+    ``exclude_sources`` are left out.
     """
     path = Path(path)
     if not path.is_file():
@@ -543,6 +547,8 @@ def load_soft_labelled(path: str | Path) -> tuple[list[ClassifierInput], np.ndar
             raise CorpusError(
                 f"{path}: line {number}: 'soft' needs {len(LABELS)} probabilities in [0, 1]."
             )
+        if row.get("source") in exclude_sources:
+            continue
         inputs.append(item)
         targets.append(soft)
     if not inputs:
