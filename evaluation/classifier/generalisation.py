@@ -1,0 +1,331 @@
+"""How well the classifier generalises: encoder and data comparison, leave-one-source-out.
+
+Each run trains one configuration with the project's training API and evaluates it on the real
+dev and test splits, pooled and per source (95 % bootstrap intervals, encounters resampled), and
+on the behavioural suite (``evaluation/behaviour/suite.jsonl``, exact match). Results go to
+``evaluation/classifier/runs/<name>.json``; ``report`` turns them into
+``evaluation/classifier/generalisation.md`` (shown in ``evaluation/README.md``).
+
+Arms (the shipped configuration, ``training/config.json``, with these changes):
+
+- ``minilm``: MiniLM-L6 fine-tuned on real + synthetic rows;
+- ``minilm-real``: the same without the synthetic rows (the ablation);
+- ``mpnet``: all-mpnet-base-v2 fine-tuned the same way (the teacher; ``--mpnet`` gives its
+  folder, see training/README.md);
+- ``distilled``: MiniLM-L6 trained on the gold rows plus the teacher's soft labels on the
+  unlabelled pool (``--soft``; see compassion_nlp/distill.py).
+
+The selection rule, fixed before any of these ran: the arm with the best dev macro-F1 among
+those whose inference speed is at least 200 utterances/s on 2 cores is shipped; the test split
+and the behavioural suite are reported, never used to choose.
+
+``loso SOURCE`` trains the ``minilm`` arm without SOURCE (train and dev) and tests on SOURCE's
+test encounters; its in-domain figure is the ``minilm`` run's on the same encounters.
+
+Usage:
+    python evaluation/classifier/generalisation.py train minilm --work /tmp/runs
+    python evaluation/classifier/generalisation.py loso mibot --work /tmp/runs
+    python evaluation/classifier/generalisation.py report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+
+from compassion_nlp.classifier import LABELS, ClassifierInput, UtteranceClassifier  # noqa: E402
+from compassion_nlp.training import (  # noqa: E402
+    TrainingArguments,
+    label_metrics,
+    load_corpus,
+    to_inputs,
+    train,
+)
+
+RUNS = HERE / "runs"
+SUITE = REPO / "evaluation" / "behaviour" / "suite.jsonl"
+CONFIG = REPO / "training" / "config.json"
+#: the real sources, in the order of the tables
+SOURCES = ("primock57", "aci_bench", "mts_dialog", "qmsum", "mibot",
+           "physical_activity_counseling", "counsel_chat")
+CLINICAL = ("primock57", "aci_bench", "mts_dialog", "mibot", "physical_activity_counseling")
+#: a label enters a source's macro-F1 when its test split has at least this many positives
+MIN_SUPPORT = 5
+
+
+def bootstrap(
+    decided: np.ndarray, targets: np.ndarray, groups: list[str], *, reps: int = 1000,
+    seed: int = 13,
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """95 % intervals of per-label F1 and Cohen's κ, resampling encounters with replacement."""
+    rng = np.random.default_rng(seed)
+    unique = sorted(set(groups))
+    index: dict[str, list[int]] = {g: [] for g in unique}
+    for i, g in enumerate(groups):
+        index[g].append(i)
+    samples: dict[str, dict[str, list[float]]] = {x: {"f1": [], "kappa": []} for x in LABELS}
+    for _ in range(reps):
+        picked = rng.choice(len(unique), size=len(unique), replace=True)
+        rows = np.concatenate([index[unique[k]] for k in picked])
+        d, t = decided[rows], targets[rows] > 0.5
+        n = len(rows)
+        for j, label in enumerate(LABELS):
+            tp = float(np.sum(d[:, j] & t[:, j]))
+            fp = float(np.sum(d[:, j] & ~t[:, j]))
+            fn = float(np.sum(~d[:, j] & t[:, j]))
+            denom = 2 * tp + fp + fn
+            samples[label]["f1"].append(2 * tp / denom if denom else 0.0)
+            po = (n - fp - fn) / n
+            pe = ((tp + fp) * (tp + fn) + (n - tp - fp) * (n - tp - fn)) / (n * n)
+            samples[label]["kappa"].append((po - pe) / (1 - pe) if pe < 1 else 0.0)
+    return {
+        label: {k: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5)))
+                for k, v in stats.items()}
+        for label, stats in samples.items()
+    }
+
+
+def scored_metrics(
+    decided: np.ndarray, targets: np.ndarray, groups: list[str], probs: np.ndarray | None = None
+) -> dict:
+    """Per-label metrics with intervals, and macro-F1 over the labels with enough support."""
+    metrics = label_metrics(decided, targets, probs)
+    if len(set(groups)) > 1:
+        for label, ci in bootstrap(decided, targets, groups).items():
+            metrics["labels"][label]["f1_ci95"] = ci["f1"]
+            metrics["labels"][label]["kappa_ci95"] = ci["kappa"]
+    supported = [x for x in LABELS if metrics["labels"][x]["support"] >= MIN_SUPPORT]
+    metrics["macro_f1_supported"] = (
+        float(np.mean([metrics["labels"][x]["f1"] for x in supported])) if supported
+        else float("nan")
+    )
+    metrics["supported_labels"] = supported
+    metrics["encounters"] = len(set(groups))
+    return metrics
+
+
+def evaluate_split(clf: UtteranceClassifier, dataset, *, by_source: bool = True) -> dict:
+    """Pooled and per-source metrics of one split."""
+    inputs, targets = to_inputs(dataset)
+    groups = list(dataset["encounter_id"])
+    sources = np.array(dataset["source"])
+    probs = clf.predict_proba(inputs)
+    decided = clf.decide(probs)
+    out = {"pooled": scored_metrics(decided, targets, groups, probs)}
+    if by_source:
+        out["by_source"] = {
+            source: scored_metrics(
+                decided[sources == source], targets[sources == source],
+                [g for g, s in zip(groups, sources, strict=True) if s == source],
+            )
+            for source in SOURCES if (sources == source).any()
+        }
+    return out
+
+
+def behaviour(clf: UtteranceClassifier, path: Path = SUITE) -> dict:
+    """Exact-match accuracy on the behavioural suite, overall and per label focus and
+    capability."""
+    items = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    inputs = [ClassifierInput(i["text"], i["role"], i.get("previous", ""),
+                              i.get("previous_role", "")) for i in items]
+    decided = clf.decide(clf.predict_proba(inputs))
+    correct = []
+    failures = []
+    for item, row in zip(items, decided, strict=True):
+        predicted = [label for label, on in zip(LABELS, row, strict=True) if on]
+        ok = set(predicted) == set(item["labels"])
+        correct.append(ok)
+        if not ok:
+            failures.append({"id": item["id"], "expected": item["labels"],
+                             "predicted": predicted})
+
+    def accuracy(key: str) -> dict[str, dict[str, float]]:
+        groups: dict[str, list[bool]] = {}
+        for item, ok in zip(items, correct, strict=True):
+            groups.setdefault(item[key], []).append(ok)
+        return {g: {"n": len(v), "exact_match": float(np.mean(v))} for g, v in groups.items()}
+
+    return {"n": len(items), "exact_match": float(np.mean(correct)),
+            "by_label_focus": accuracy("label_focus"), "by_capability": accuracy("capability"),
+            "failures": failures}
+
+
+def speed(clf: UtteranceClassifier, dataset, *, n: int = 2000) -> float:
+    """Utterances per second of ``predict_proba`` on the first ``n`` test inputs."""
+    inputs, _ = to_inputs(dataset)
+    inputs = inputs[:n]
+    clf.predict_proba(inputs[:64])  # warm-up
+    started = time.perf_counter()
+    clf.predict_proba(inputs)
+    return len(inputs) / (time.perf_counter() - started)
+
+
+def arm_settings(name: str, args: argparse.Namespace) -> dict:
+    """The training arguments of an arm: the shipped config with the arm's changes."""
+    settings = json.loads(CONFIG.read_text())
+    if name == "minilm-real":
+        settings["include_synthetic"] = False
+    elif name == "mpnet":
+        if not args.mpnet:
+            raise SystemExit("the mpnet arm needs --mpnet (the all-mpnet-base-v2 folder)")
+        settings["base_model"] = str(args.mpnet)
+        settings.update(json.loads(args.mpnet_overrides))
+    elif name == "distilled":
+        if not args.soft:
+            raise SystemExit("the distilled arm needs --soft (the soft-labelled pool)")
+        settings["soft_labelled"] = str(args.soft)
+        settings["soft_per_epoch"] = args.soft_per_epoch
+    elif name != "minilm":
+        raise SystemExit(f"unknown arm {name!r}")
+    settings.pop("soft_labelled", None) if name != "distilled" else None
+    return settings
+
+
+def run(name: str, settings: dict, work: Path, *, test_sources: tuple[str, ...] = ()) -> dict:
+    """Train one configuration into ``work/name`` (unless it is there) and evaluate it."""
+    settings = {**settings, "output_dir": str(work / name),
+                "corpus": str(REPO / settings.get("corpus", "data/corpus.jsonl"))}
+    model_dir = work / name
+    if not (model_dir / "compassion.json").is_file():
+        train(TrainingArguments(**settings))
+    clf = UtteranceClassifier.from_pretrained(model_dir, precision="auto", threads=2)
+    corpus = load_corpus(settings["corpus"])
+    test = corpus["test"]
+    if test_sources:
+        test = test.filter(lambda r: r["source"] in test_sources)
+    saved = json.loads((model_dir / "compassion.json").read_text())
+    result = {
+        "name": name,
+        "settings": {k: v for k, v in settings.items() if k not in ("output_dir",)},
+        "training_seconds": saved["training"]["seconds"],
+        "best_epoch": saved["training"]["best_epoch"],
+        "dev": saved["metrics"]["dev"],
+        "test": evaluate_split(clf, test),
+        "behaviour": behaviour(clf) if SUITE.exists() else None,
+        "utterances_per_second": speed(clf, corpus["test"]),
+        "precision": clf.precision,
+    }
+    RUNS.mkdir(exist_ok=True)
+    (RUNS / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+# ---------------------------------------------------------------- report
+
+
+def _f(x: float | None) -> str:
+    return "–" if x is None or x != x else f"{x:.2f}"
+
+
+def _ci(m: dict, key: str = "f1") -> str:
+    lo, hi = m.get(f"{key}_ci95", (float("nan"), float("nan")))
+    return f"{_f(m[key])} ({_f(lo)}–{_f(hi)})"
+
+
+def _load(name: str) -> dict | None:
+    path = RUNS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def report() -> str:
+    """The markdown tables: arms side by side, per-source test F1, LOSO."""
+    arms = {n: r for n in ("minilm", "minilm-real", "mpnet", "distilled")
+            if (r := _load(n)) is not None}
+    lines = ["## Encoders and data (real dev and test splits)", "",
+             "Selection rule (fixed in advance): best dev macro-F1 among the arms that run at "
+             "≥ 200 utterances/s on 2 cores.", "",
+             "| arm | dev macro-F1 | test macro-F1 | " + " | ".join(f"test {x} F1" for x in LABELS)
+             + " | behavioural suite | utt/s | training |",
+             "|---|---|---|" + "---|" * len(LABELS) + "---|---|---|"]
+    for name, r in arms.items():
+        pooled = r["test"]["pooled"]
+        cells = [_ci(pooled["labels"][x]) for x in LABELS]
+        suite = r["behaviour"]["exact_match"] if r.get("behaviour") else None
+        lines.append(
+            f"| {name} | {_f(r['dev']['macro_f1'])} | {_f(pooled['macro_f1'])} | "
+            + " | ".join(cells)
+            + f" | {_f(suite)} | {r['utterances_per_second']:.0f} | "
+            f"{r['training_seconds'] / 60:.0f} min |"
+        )
+    if arms:
+        lines += ["", "κ against the gold labels on the pooled test split (95 % CI):", "",
+                  "| arm | " + " | ".join(LABELS) + " |", "|---|" + "---|" * len(LABELS)]
+        for name, r in arms.items():
+            pooled = r["test"]["pooled"]
+            lines.append(f"| {name} | "
+                         + " | ".join(_ci(pooled["labels"][x], "kappa") for x in LABELS) + " |")
+        lines += ["", "Test macro-F1 per source (labels with ≥ "
+                  f"{MIN_SUPPORT} test positives in that source):", "",
+                  "| arm | " + " | ".join(SOURCES) + " |", "|---|" + "---|" * len(SOURCES)]
+        for name, r in arms.items():
+            by = r["test"]["by_source"]
+            lines.append(f"| {name} | " + " | ".join(
+                _f(by[s]["macro_f1_supported"]) if s in by else "–" for s in SOURCES) + " |")
+    base = arms.get("minilm")
+    loso = {s: r for s in SOURCES if (r := _load(f"loso-{s}")) is not None}
+    if loso:
+        lines += ["", "## Leave one source out", "",
+                  "The `minilm` configuration trained without the source (train and dev), "
+                  "tested on that source's test encounters; in-domain = the `minilm` run on "
+                  "the same encounters. Macro-F1 over the labels with ≥ "
+                  f"{MIN_SUPPORT} test positives in the source.", "",
+                  "| held-out source | test encounters | labels | LOSO macro-F1 | in-domain "
+                  "macro-F1 | gap | " + " | ".join(f"LOSO {x} F1" for x in LABELS) + " |",
+                  "|---|---|---|---|---|---|" + "---|" * len(LABELS)]
+        for source, r in loso.items():
+            m = r["test"]["by_source"][source]
+            inside = base["test"]["by_source"][source] if base else None
+            gap = (inside["macro_f1_supported"] - m["macro_f1_supported"]) if inside else None
+            lines.append(
+                f"| {source} | {m['encounters']} | {', '.join(m['supported_labels'])} | "
+                f"{_f(m['macro_f1_supported'])} | "
+                f"{_f(inside['macro_f1_supported']) if inside else '–'} | {_f(gap)} | "
+                + " | ".join(_f(m["labels"][x]["f1"]) if m["labels"][x]["support"] else "–"
+                             for x in LABELS) + " |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in ("train", "loso"):
+        p = sub.add_parser(command)
+        p.add_argument("name", help="the arm (train) or the source to leave out (loso)")
+        p.add_argument("--work", type=Path, required=True, help="where models are written")
+        p.add_argument("--mpnet", type=Path)
+        p.add_argument("--mpnet-overrides", default="{}",
+                       help="JSON of settings that differ for the teacher (e.g. epochs)")
+        p.add_argument("--soft", type=Path)
+        p.add_argument("--soft-per-epoch", type=int, default=None)
+    sub.add_parser("report")
+    args = parser.parse_args()
+    if args.command == "report":
+        text = report()
+        (HERE / "generalisation.md").write_text(text)
+        print(text)
+        return
+    args.work.mkdir(parents=True, exist_ok=True)
+    if args.command == "train":
+        result = run(args.name, arm_settings(args.name, args), args.work)
+    else:
+        if args.name not in SOURCES:
+            raise SystemExit(f"unknown source {args.name!r}; one of {', '.join(SOURCES)}")
+        settings = {**arm_settings("minilm", args), "exclude_sources": [args.name]}
+        result = run(f"loso-{args.name}", settings, args.work, test_sources=(args.name,))
+    print(json.dumps({"dev_macro_f1": result["dev"]["macro_f1"],
+                      "test_macro_f1": result["test"]["pooled"]["macro_f1"]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
