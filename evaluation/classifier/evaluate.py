@@ -27,6 +27,7 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
 from baselines import KeywordBaseline, TfidfBaseline  # noqa: E402
+from generalisation import SOURCES, SUITE, behaviour, evaluate_split  # noqa: E402
 
 from compassion_nlp.classifier import LABELS, UtteranceClassifier  # noqa: E402
 from compassion_nlp.training import label_metrics, load_corpus, to_inputs  # noqa: E402
@@ -113,8 +114,25 @@ def reliability_plot(calibration: dict[str, object], path: Path) -> bool:
     return True
 
 
-def evaluate(model_dir: Path, corpus: Path) -> dict[str, object]:
-    """Every number of the report, as a dict."""
+#: the sources of the test split before round 5 (whose INCLUSIVE and CUE must not get worse)
+EARLIER_SOURCES = ("primock57", "aci_bench", "mts_dialog", "qmsum")
+
+
+def generalisation(clf: UtteranceClassifier, test) -> dict[str, object]:
+    """Pooled and per-source test metrics with intervals, the test split as it was before
+    round 5 (its sources), and the behavioural suite."""
+    earlier = test.filter(lambda r: r["source"] in EARLIER_SOURCES)
+    return {
+        "test": evaluate_split(clf, test),
+        "earlier_test": evaluate_split(clf, earlier, by_source=False)["pooled"],
+        "behaviour": behaviour(clf) if SUITE.exists() else None,
+    }
+
+
+def evaluate(
+    model_dir: Path, corpus: Path, previous: Path | None = None
+) -> dict[str, object]:
+    """Every number of the report, as a dict (``previous``: an earlier model to compare)."""
     data = load_corpus(corpus)
     train_x, train_y = to_inputs(data["train"])
     dev_x, dev_y = to_inputs(data["dev"])
@@ -142,6 +160,10 @@ def evaluate(model_dir: Path, corpus: Path) -> dict[str, object]:
     for label in LABELS:
         transformer["labels"][label]["ece"] = calibration[label]["ece"]  # type: ignore[index]
     results["transformer"] = transformer
+    results["generalisation"] = generalisation(clf, data["test"])
+    if previous is not None:
+        old = UtteranceClassifier.from_pretrained(previous, precision="float32")
+        results["previous_model"] = {"model": str(previous), **generalisation(old, data["test"])}
     results["calibration"] = calibration
     results["confusion"] = confusion(decided, test_y)
     meeting_roles = {"leader", "staff"}  # the corpus's meetings are QMSum's, with these roles
@@ -213,6 +235,9 @@ def markdown(results: dict) -> str:
         for setting, m in by_setting.items():
             cells = [f"{_fmt(m['labels'][x]['f1'])} ({m['labels'][x]['support']})" for x in LABELS]
             lines.append(f"| {setting} | " + " | ".join(cells) + " |")
+    gen = results.get("generalisation")
+    if gen:
+        lines += generalisation_markdown(gen, results.get("previous_model"))
     conf = results["confusion"]
     lines += ["", "Confusion between labels (rows: gold label; columns: predicted):", "",
               "| gold \\ predicted | " + " | ".join(LABELS) + " | (none) |",
@@ -230,12 +255,64 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def generalisation_markdown(gen: dict, previous: dict | None) -> list[str]:
+    """Per-source F1 with intervals, the earlier test split, and the behavioural suite."""
+    by_source = gen["test"]["by_source"]
+    lines = ["", "Test F1 per source (95 % CI; encounters resampled) and macro-F1 over the "
+             "labels with ≥ 5 test positives in the source:", "",
+             "| source | encounters | " + " | ".join(LABELS) + " | macro-F1 |",
+             "|---|---|" + "---|" * len(LABELS) + "---|"]
+    for source in SOURCES:
+        if source not in by_source:
+            continue
+        m = by_source[source]
+        cells = []
+        for label in LABELS:
+            x = m["labels"][label]
+            if not x["support"]:
+                cells.append("–")
+                continue
+            if "f1_ci95" in x:
+                lo, hi = x["f1_ci95"]
+                cells.append(f"{_fmt(x['f1'])} ({_fmt(lo)}–{_fmt(hi)}; {x['support']})")
+            else:  # one encounter: no interval
+                cells.append(f"{_fmt(x['f1'])} ({x['support']})")
+        lines.append(f"| {source} | {m['encounters']} | " + " | ".join(cells)
+                     + f" | {_fmt(m['macro_f1_supported'])} |")
+    pooled = gen["test"]["pooled"]
+    lines += ["", "κ against the gold labels, pooled test split (95 % CI): " + ", ".join(
+        f"{x} {_fmt(pooled['labels'][x]['kappa'])} "
+        f"({_fmt(pooled['labels'][x]['kappa_ci95'][0])}–"
+        f"{_fmt(pooled['labels'][x]['kappa_ci95'][1])})" for x in LABELS) + "."]
+    earlier = gen["earlier_test"]
+    compare = ["this model"] + (["previous model"] if previous else [])
+    lines += ["", "The test encounters of the four earlier sources (the test split before round "
+              "5), F1:", "", "| model | " + " | ".join(LABELS) + " | macro-F1 |",
+              "|---|" + "---|" * (len(LABELS) + 1)]
+    for name, m in zip(compare, [earlier] + ([previous["earlier_test"]] if previous else []),
+                       strict=True):
+        lines.append(f"| {name} | " + " | ".join(_fmt(m["labels"][x]["f1"]) for x in LABELS)
+                     + f" | {_fmt(m['macro_f1'])} |")
+    suite = gen.get("behaviour")
+    if suite:
+        focus = suite["by_label_focus"]
+        lines += ["", f"Behavioural suite ({suite['n']} single utterances, exact match of the "
+                  "label set): " + f"**{100 * suite['exact_match']:.1f} %**" + (
+                      f" (previous model {100 * previous['behaviour']['exact_match']:.1f} %)"
+                      if previous and previous.get("behaviour") else "") + "; by label: "
+                  + ", ".join(f"{k} {100 * v['exact_match']:.0f} % (n={v['n']})"
+                              for k, v in focus.items()) + "."]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, default=REPO / "models" / "compassion-minilm")
     parser.add_argument("--corpus", type=Path, default=REPO / "data" / "corpus.jsonl")
+    parser.add_argument("--previous", type=Path, default=None,
+                        help="an earlier model folder to compare on the same test split")
     args = parser.parse_args()
-    results = evaluate(args.model.resolve(), args.corpus)
+    results = evaluate(args.model.resolve(), args.corpus, args.previous)
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     table = markdown(results)
     (HERE / "table.md").write_text(table + "\n")
