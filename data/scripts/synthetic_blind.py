@@ -28,17 +28,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("data/synthetic/reannotation"))
     parser.add_argument("--per-setting", type=int, default=2)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--settings", nargs="*", help="only these settings (default: all)")
     args = parser.parse_args()
-    rng = random.Random(args.seed)
     by_setting: dict[str, list[dict]] = defaultdict(list)
     for path in sorted(args.dialogues.rglob("*.json")):
+        if args.settings and path.parent.name not in args.settings:
+            continue
         by_setting[path.parent.name].append(json.loads(path.read_text(encoding="utf-8")))
     items = args.out / "items"
     items.mkdir(parents=True, exist_ok=True)
     chosen = []
     for setting in sorted(by_setting):
         conversations = by_setting[setting][:]
-        rng.shuffle(conversations)
+        random.Random(f"{args.seed}-{setting}").shuffle(conversations)  # per setting: stable
         skills: set[str] = set()
         picked = []
         for conv in conversations:  # first pass: a new skill level each time

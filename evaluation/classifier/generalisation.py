@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -310,6 +311,7 @@ def main() -> None:
         p.add_argument("--soft-per-epoch", type=int, default=None)
     sub.add_parser("report")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.command == "report":
         text = report()
         (HERE / "generalisation.md").write_text(text)
