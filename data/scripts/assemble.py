@@ -24,7 +24,7 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from check_consistency import split_scored
+from check_consistency import normalise, split_scored
 
 LABELS = ("EMPATHIC", "CONFIRMING", "PURSUING", "INCLUSIVE", "CUE")
 FRACTIONS = {"train": 0.64, "dev": 0.14, "test": 0.22}
@@ -190,6 +190,8 @@ def main() -> None:
         help="a corpus whose encounters keep their split (default: the current corpus); "
         "pass a missing path to split from scratch",
     )
+    parser.add_argument("--suite", type=Path, default=Path("evaluation/behaviour/suite.jsonl"),
+                        help="behavioural-suite items: their words are kept out of train")
     args = parser.parse_args()
     ann = args.annotation
     fixed = {}
@@ -258,6 +260,14 @@ def main() -> None:
                 "split": "train", "licence": "MIT",
             })
     rows.extend(synthetic_dialogue_rows(ann.parent / "synthetic" / "dialogues"))
+    # the behavioural suite stays out of training: drop train rows that say the same words
+    suite_path = args.suite
+    if suite_path.exists():
+        suite = {normalise(r["text"]) for r in read_jsonl(suite_path)}
+        before = len(rows)
+        rows = [r for r in rows if r["split"] != "train" or normalise(r["text"]) not in suite]
+        print(f"{before - len(rows)} train rows with the words of a behavioural-suite item "
+              "dropped")
     rows.sort(key=lambda r: (r["split"] != "train", r["split"], r["key"]))
     with args.out.open("w") as fh:
         for row in rows:
