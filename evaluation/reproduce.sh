@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Regenerate every number of the round-5 model work, in order (about 10 hours on 2 CPU cores).
+#
+#   bash evaluation/reproduce.sh [WORK]      # WORK: where models and pools go (default /tmp/cnlp)
+#
+# Needs: pip install torch==2.13.0 -e ".[dev,eval]"; ../shared/data beside the repository; the
+# all-mpnet-base-v2 folder at $MPNET (see training/README.md for the five PyPI volumes).
+# Each step skips a model that is already trained in WORK, so a stopped run can be restarted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=${1:-/tmp/cnlp}
+MPNET=${MPNET:-$WORK/all-mpnet-base-v2}
+SHARED=${SHARED:-../shared/data}
+GEN="python evaluation/classifier/generalisation.py"
+mkdir -p "$WORK"
+
+# the corpus, its consistency and agreement, the synthetic log
+python data/scripts/assemble.py
+python data/scripts/check_consistency.py --review 0 > /dev/null
+python data/scripts/agreement.py
+python data/scripts/synthetic_log.py
+
+# (a) MiniLM on real + synthetic rows, (a') the ablation without synthetic rows
+$GEN train minilm --work "$WORK"
+$GEN train minilm-real --work "$WORK"
+# (b) the MPNet teacher; its probabilities on the unlabelled pool; (c) the distilled student
+$GEN train mpnet --work "$WORK" --mpnet "$MPNET" \
+    --mpnet-overrides '{"epochs": 3, "learning_rate": 3e-05}'
+python data/scripts/unlabelled_pool.py --shared "$SHARED" --out "$WORK/pool.jsonl"
+python -c "from compassion_nlp.distill import soft_label_file; import sys; \
+soft_label_file(sys.argv[1], sys.argv[2], sys.argv[3], threads=2)" \
+    "$WORK/mpnet" "$WORK/pool.jsonl" "$WORK/soft.jsonl"
+$GEN train distilled --work "$WORK" --soft "$WORK/soft.jsonl" --soft-per-epoch 24000
+
+# leave one source out (the minilm configuration)
+for source in primock57 aci_bench mts_dialog qmsum mibot physical_activity_counseling counsel_chat; do
+    $GEN loso "$source" --work "$WORK"
+done
+$GEN report
+
+# the shipped model: test metrics, baselines, calibration, speed, report and model card
+python evaluation/classifier/evaluate.py
+python evaluation/benchmarks/benchmark.py --threads 2
+python evaluation/report.py
