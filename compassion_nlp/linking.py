@@ -19,32 +19,18 @@ PURSUING; otherwise it is a **missed opportunity**. In detail:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from .classifier import LABELS
+from .lexicon import is_backchannel
 from .model import EXPRESSING_ROLES, RESPONDING_ROLES, Encounter
 
 #: labels that count as a response to a cue
 RESPONSE_LABELS: tuple[str, ...] = ("EMPATHIC", "CONFIRMING", "PURSUING")
 #: substantive responding utterances looked at after a cue
 WINDOW = 2
-
-_BACKCHANNEL = re.compile(
-    r"^(?:(?:mm+[- ]?hm+|m+hm+|uh[- ]?huh|hmm+|mm+|yeah|yes|yep|yup|ok(?:ay)?|right|alright|"
-    r"all right|sure|i see|oh|ah|aha|uh|um|er|erm|good|great|fine|got it|gotcha|cool|"
-    r"wow|really|no|nope|exactly|absolutely|of course|thank you|thanks)[\s,.!?]*)+$",
-    re.IGNORECASE,
-)
-
-
-def is_backchannel(text: str) -> bool:
-    """True for back-channels and fillers that neither respond nor move the talk on."""
-    stripped = text.strip().strip(".,!?…").strip()
-    return not stripped or bool(_BACKCHANNEL.match(stripped))
-
 
 @dataclass(frozen=True)
 class CueLink:

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .classifier import LABELS
-from .linking import CueLink, is_backchannel
+from .lexicon import is_backchannel
+from .linking import CueLink
 from .model import EXPRESSING_ROLES, RESPONDING_ROLES, ROLES, Encounter
 
 #: compassionate statements per 10 responding-role utterances that earn full marks

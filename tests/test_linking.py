@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from compassion_nlp.classifier import LABELS
-from compassion_nlp.linking import is_backchannel, link_cues
+from compassion_nlp.lexicon import is_backchannel
+from compassion_nlp.linking import link_cues
 from compassion_nlp.measures import compassion_score, encounter_row, speaker_rows
 from compassion_nlp.readers import read_string
 

@@ -11,12 +11,11 @@ import pytest
 
 from compassion_nlp import roles
 from compassion_nlp.errors import CompassionError
+from compassion_nlp.lexicon import canonical_label, lexicon_role
 from compassion_nlp.model import Encounter, Speaker, Turn
 from compassion_nlp.roles import (
     assign_roles,
-    canonical_label,
     infer_setting,
-    lexicon_role,
     load_role_mapping,
     parse_role_mapping,
 )

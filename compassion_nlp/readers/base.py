@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import CompassionError, Errors, Warnings, warn
+from ..lexicon import canonical_label, edit_distance, lexicon_role
 from ..markup import clean
 from ..model import Encounter, Piece, Role, Setting, Speaker, Turn
 
@@ -91,17 +92,13 @@ _NOT_ALNUM = re.compile(r"[\W_]+")
 
 @lru_cache(maxsize=4096)
 def _canonical(name: str) -> str | None:
-    """:func:`compassion_nlp.roles.canonical_label`, cached (labels repeat across files)."""
-    from ..roles import canonical_label
-
+    """:func:`compassion_nlp.lexicon.canonical_label`, cached (labels repeat across files)."""
     return canonical_label(name)
 
 
 @lru_cache(maxsize=4096)
 def _lexicon_confidence(name: str) -> float:
     """How surely a label names a role word (0 when it names none), cached."""
-    from ..roles import lexicon_role
-
     found = lexicon_role(name)
     return found[1] if found else 0.0
 
@@ -115,8 +112,6 @@ def _is_typo(a: str, b: str) -> bool:
     sa, sb = _NOT_ALNUM.sub("", a), _NOT_ALNUM.sub("", b)
     if sa == sb:
         return True
-    from ..roles import edit_distance
-
     if edit_distance(sa, sb, MAX_TYPO_EDITS) > MAX_TYPO_EDITS:
         return False
     wa, wb = a.split(), b.split()
@@ -130,7 +125,7 @@ def _merge_typos(counts: Counter[str], names: dict[str, str]) -> dict[str, str]:
     """Map speaker keys that are typos of a more frequent key onto it.
 
     Two keys merge when their names point to the same lexicon entry and number
-    (``Docotr_2`` and ``Doctor_2``, see :func:`compassion_nlp.roles.canonical_label`) and
+    (``Docotr_2`` and ``Doctor_2``, see :func:`compassion_nlp.lexicon.canonical_label`) and
     :func:`_is_typo` holds: ``Dr Smith`` and ``Dr Jones`` share an entry but are two people.
     """
     by_canon: dict[str, list[str]] = {}

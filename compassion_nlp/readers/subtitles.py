@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CompassionError, Errors, Warnings, warn
+from ..lexicon import GENERIC_LABEL, lexicon_role
 from .base import Fragment, RawTranscript
 
 _SRT_HEAD = re.compile(r"^\s*\d+\s*\n\s*\d{1,2}:\d{1,2}:\d{1,2}[,.]\d+\s*-->", re.MULTILINE)
@@ -62,11 +63,6 @@ _CUE_ID = re.compile(
 _DASH = re.compile(r"^[-\u2013\u2014]\s+")
 _PREFIX = re.compile(r"^(?P<name>[^\W\d_][^:<>\n]{0,59}?)\s*:(?:\s+(?P<text>.*)|$)")
 _NOT_A_NAME = re.compile(r"[?!;\"{}\[\]]|https?|www\.")
-_GENERIC = re.compile(
-    r"^(?:speaker|spk|spkr|s|person|participant|caller|agent|customer|interviewer|"
-    r"interviewee|respondent|unknown)[\s_-]*\d{0,3}$",
-    re.IGNORECASE,
-)
 _PARTICLES = frozenset({"de", "da", "del", "della", "der", "di", "du", "la", "le", "van", "von",
                         "bin", "binti", "al", "el", "y", "e", "dos", "das", "ter", "ten"})
 #: share of text cues that must carry a recurring ``Name:`` prefix for names to be accepted
@@ -269,9 +265,7 @@ def _segments(cue: _Cue) -> list[_Segment]:
 
 
 def _known(name: str) -> bool:
-    from ..roles import lexicon_role
-
-    return bool(_GENERIC.match(name)) or lexicon_role(name) is not None
+    return bool(GENERIC_LABEL.match(name)) or lexicon_role(name) is not None
 
 
 def _name_like(name: str) -> bool:

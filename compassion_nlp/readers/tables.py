@@ -27,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import CompassionError, Errors
+from ..lexicon import lexicon_role
 from ..model import ROLES, Role
 from .base import Fragment, RawTranscript
 from .text import parse_lines, parse_time
@@ -186,8 +187,6 @@ def _seconds(value: str, millis: bool) -> float | None:
 @lru_cache(maxsize=1024)
 def _role_hint(value: str) -> tuple[Role, float] | None:
     """The role a role cell names: a role (``patient``) or a role word (``doctor``)."""
-    from ..roles import lexicon_role
-
     role = value.strip().lower()
     if role in ROLES:
         return role, 1.0  # type: ignore[return-value]

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..lexicon import GENERIC_LABEL, canonical_label, lexicon_role
 from .base import Fragment
 
 _TS = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
@@ -58,11 +59,6 @@ _INLINE_PATTERNS = (
 # "Guest_family. Hello" — only for a known role word
 _PERIOD_PATTERN = re.compile(r"^(?P<name>[A-Za-z][\w ]{0,30}?)\.\s+(?P<text>\S.*)$")
 
-_GENERIC = re.compile(
-    r"^(?:speaker|spk|spkr|s|person|participant|caller|agent|customer|interviewer|"
-    r"interviewee|respondent|unknown)[\s_-]*\d{0,3}$|^[A-Z]$",
-    re.IGNORECASE,
-)
 _SENTENCE_PUNCT = re.compile(r"[?!;\"]|\.\s|\.$|,\s\w+\s\w+\s\w+")
 #: titles whose full stop is not the end of a sentence (``Dr. Smith:``)
 _ABBREVIATION = re.compile(r"\b(?:dr|mr|mrs|ms|mx|prof|st|jr|sr|rev|sgt|capt)\.", re.IGNORECASE)
@@ -99,9 +95,10 @@ def _plausible(name: str) -> bool:
 @lru_cache(maxsize=4096)
 def _known(name: str) -> bool:
     """A generic speaker label (``Speaker 1``, ``A``) or a role word, typos included."""
-    from ..roles import canonical_label, lexicon_role
-
-    return bool(_GENERIC.match(name.strip())) or lexicon_role(name) is not None or (
+    name = name.strip()
+    # a generic label, or a single letter (``A:``, ``B:``)
+    return bool(GENERIC_LABEL.match(name)) or (len(name) == 1 and name.isalpha()) or (
+        lexicon_role(name) is not None) or (
         canonical_label(name) is not None
     )
 
