@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from .errors import CompassionError, Errors
+from .model import LABELS
 
 if TYPE_CHECKING:
     import torch
 
-LABELS: tuple[str, ...] = ("EMPATHIC", "CONFIRMING", "PURSUING", "INCLUSIVE", "CUE")
 CONFIG_NAME = "compassion.json"
 Framing = Literal["utterance", "context"]
 Precision = Literal["float32", "bfloat16", "int8"]
@@ -189,6 +189,10 @@ class UtteranceClassifier:
         if threads:
             torch.set_num_threads(threads)
         config = ClassifierConfig.load(path)
+        if tuple(config.labels) != LABELS:
+            raise CompassionError(
+                Errors.E019, path, found=", ".join(config.labels), expected=", ".join(LABELS)
+            )
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         model = AutoModelForSequenceClassification.from_pretrained(
             path, local_files_only=True, dtype=torch.float32

@@ -62,6 +62,10 @@ class Errors(str, Enum):
         "[E018] {path}: reading {format} needs the optional package {package}: "
         "pip install 'compassion-nlp[{extra}]'."
     )
+    E019 = (
+        "[E019] {path}: the model's labels are {found}, not the codebook's {expected} in that "
+        "order. Every table indexes labels by position: retrain or relabel the model folder."
+    )
     E020 = (
         "[E020] {path}: no {format} cues with text found ({detail}). A subtitle file needs "
         "cues: a timing line such as '00:00:01.000 --> 00:00:04.000' followed by text."

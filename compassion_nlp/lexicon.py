@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from .model import Role
+if TYPE_CHECKING:
+    from .model import Role
 
 ROLE_WORDS: dict[Role, tuple[str, ...]] = {
     "clinician": (

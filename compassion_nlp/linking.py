@@ -23,12 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .classifier import LABELS
-from .lexicon import is_backchannel
-from .model import EXPRESSING_ROLES, RESPONDING_ROLES, Encounter
+from .model import EXPRESSING_ROLES, LABELS, RESPONDING_ROLES, RESPONSE_LABELS, Encounter
 
-#: labels that count as a response to a cue
-RESPONSE_LABELS: tuple[str, ...] = ("EMPATHIC", "CONFIRMING", "PURSUING")
 #: substantive responding utterances looked at after a cue
 WINDOW = 2
 
@@ -72,15 +68,13 @@ def link_cues(encounter: Encounter, decided: np.ndarray) -> list[CueLink]:
         encounter: a segmented encounter with roles.
         decided: boolean labels, shape ``(len(encounter.utterances), len(LABELS))``.
     """
-    utterances = encounter.utterances
+    view = encounter.view
+    utterances, roles, speakers = view.utterances, view.roles, view.speakers
     if len(utterances) != len(decided):
         raise ValueError("one row of labels per utterance is needed")
-    turn_of = {t.id: t for t in encounter.turns}
-    roles = [encounter.speakers[turn_of[u.turn_id].speaker].role for u in utterances]
-    speakers = [turn_of[u.turn_id].speaker for u in utterances]
     cue_col = LABELS.index("CUE")
     response_cols = [LABELS.index(label) for label in RESPONSE_LABELS]
-    back = [is_backchannel(u.text) for u in utterances]
+    back = [not s for s in view.substantive]
 
     links: list[CueLink] = []
     episode = 0

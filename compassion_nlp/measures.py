@@ -28,23 +28,26 @@ defined (no responding-role talk at all).
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
-from .classifier import LABELS
-from .lexicon import is_backchannel
 from .linking import CueLink
-from .model import EXPRESSING_ROLES, RESPONDING_ROLES, ROLES, Encounter
+from .model import (
+    EXPRESSING_ROLES,
+    LABELS,
+    RESPONDING_ROLES,
+    RESPONSE_LABELS,
+    ROLES,
+    Encounter,
+)
 
 #: compassionate statements per 10 responding-role utterances that earn full marks
 TALK_FULL_MARKS = 1.5
 #: INCLUSIVE statements per leader turn that earn full marks
 INCLUSIVE_FULL_MARKS = 0.2
 WEIGHTS = {"responsiveness": 2.0, "compassionate_talk": 1.0, "depth": 1.0, "inclusiveness": 1.0}
-_QUESTION = re.compile(r"\?\s*$")
 
 NAN = float("nan")
 
@@ -89,14 +92,13 @@ def compassion_score(
     encounter: Encounter, decided: np.ndarray, links: list[CueLink]
 ) -> CompassionScore:
     """The encounter's compassion score from its labels and cue links."""
-    utterances = encounter.utterances
-    turn_of = {t.id: t for t in encounter.turns}
-    roles = np.array([encounter.speakers[turn_of[u.turn_id].speaker].role for u in utterances])
-    substantive = np.array([not is_backchannel(u.text) for u in utterances], dtype=bool)
+    view = encounter.view
+    roles = np.array(view.roles)
+    substantive = np.array(view.substantive, dtype=bool)
     responding = np.isin(roles, list(RESPONDING_ROLES)) & substantive if len(roles) else (
         np.zeros(0, bool)
     )
-    cols = [LABELS.index(x) for x in ("EMPATHIC", "CONFIRMING", "PURSUING")]
+    cols = [LABELS.index(x) for x in RESPONSE_LABELS]
     episodes: dict[int, CueLink] = {}
     for link in links:
         episodes.setdefault(link.episode, link)
@@ -146,14 +148,13 @@ def encounter_row(
     encounter: Encounter, decided: np.ndarray, links: list[CueLink], score: CompassionScore
 ) -> dict[str, object]:
     """One row of the ``encounters`` table (see the README for the columns)."""
-    utterances = encounter.utterances
-    turn_of = {t.id: t for t in encounter.turns}
-    roles = [encounter.speakers[turn_of[u.turn_id].speaker].role for u in utterances]
-    words = Counter()
-    for u, role in zip(utterances, roles, strict=True):
-        words[role] += len(u.text.split())
+    view = encounter.view
+    utterances, roles = view.utterances, view.roles
+    words: Counter[str] = Counter()
+    for n, role in zip(view.words, roles, strict=True):
+        words[role] += n
     total_words = sum(words.values()) or 1
-    substantive = np.array([not is_backchannel(u.text) for u in utterances], dtype=bool)
+    substantive = np.array(view.substantive, dtype=bool)
     responding = np.array([r in RESPONDING_ROLES for r in roles], dtype=bool)
     expressing = np.array([r in EXPRESSING_ROLES for r in roles], dtype=bool)
     n_resp = int(responding.sum())
@@ -183,8 +184,7 @@ def encounter_row(
     row["response_rate"] = round(responded / len(episodes), 4) if episodes else NAN
     for role in ROLES:
         row[f"talk_share_{role}"] = round(words[role] / total_words, 4)
-    questions = [bool(_QUESTION.search(u.text)) for u in utterances]
-    asked = np.array(questions, dtype=bool)
+    asked = np.array(view.questions, dtype=bool)
     row["questions_responding"] = int((asked & responding).sum())
     row["questions_expressing"] = int((asked & expressing).sum())
     row["compassion_score"] = score.score
@@ -197,24 +197,27 @@ def speaker_rows(
     encounter: Encounter, decided: np.ndarray, links: list[CueLink]
 ) -> list[dict[str, object]]:
     """One row per speaker: talk, questions, label counts and rates, cues raised/answered."""
-    utterances = encounter.utterances
-    turn_of = {t.id: t for t in encounter.turns}
-    total_words = sum(len(u.text.split()) for u in utterances) or 1
+    view = encounter.view
+    total_words = sum(view.words) or 1
     raised = Counter(link.speaker for link in links)
     answered: Counter[str] = Counter()
     seen: set[int] = set()
     for link in links:
         if link.responded and link.episode not in seen and link.response_index is not None:
             seen.add(link.episode)
-            answered[turn_of[utterances[link.response_index].turn_id].speaker] += 1
+            answered[view.speakers[link.response_index]] += 1
+    of_speaker: dict[str, list[int]] = {}
+    for i, speaker in enumerate(view.speakers):
+        of_speaker.setdefault(speaker, []).append(i)
+    turns_of = Counter(t.speaker for t in encounter.turns)
     rows = []
     for spk in encounter.speakers.values():
-        idx = [i for i, u in enumerate(utterances) if turn_of[u.turn_id].speaker == spk.id]
+        idx = of_speaker.get(spk.id, [])
         if not idx:
             continue
         n = len(idx)
-        substantive = sum(1 for i in idx if not is_backchannel(utterances[i].text))
-        turns = sum(1 for t in encounter.turns if t.speaker == spk.id)
+        substantive = sum(1 for i in idx if view.substantive[i])
+        turns = turns_of[spk.id]
         row: dict[str, object] = {
             "encounter_id": encounter.id,
             "speaker": spk.name,
@@ -224,8 +227,8 @@ def speaker_rows(
             "turns": turns,
             "utterances": n,
             "substantive_utterances": substantive,
-            "words": sum(len(utterances[i].text.split()) for i in idx),
-            "questions": sum(1 for i in idx if _QUESTION.search(utterances[i].text)),
+            "words": sum(view.words[i] for i in idx),
+            "questions": sum(1 for i in idx if view.questions[i]),
         }
         row["talk_share"] = round(row["words"] / total_words, 4)  # type: ignore[operator]
         for j, label in enumerate(LABELS):

@@ -166,3 +166,17 @@ def test_cli_train_from_config(tiny_model_dir: Path, tmp_path: Path) -> None:
     assert (tmp_path / "m" / "compassion.json").is_file()
     bad = CliRunner().invoke(app, ["train", "--config", str(config), "--framing", "both"])
     assert bad.exit_code == 2 and "framing" in bad.output
+
+
+def test_a_model_with_other_labels_is_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from compassion_nlp.errors import CompassionError
+
+    folder = tmp_path / "reordered"
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "compassion.json").read_text())
+    config["labels"] = list(reversed(config["labels"]))
+    (folder / "compassion.json").write_text(json.dumps(config))
+    with pytest.raises(CompassionError, match=r"\[E019\]"):
+        UtteranceClassifier.from_pretrained(folder)
