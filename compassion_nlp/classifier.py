@@ -135,7 +135,7 @@ def library_versions() -> dict[str, str]:
     import torch
     import transformers
 
-    from . import __version__
+    from .version import __version__
 
     return {
         "compassion_nlp": __version__,

@@ -105,7 +105,7 @@ def read_cli(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each file."),
 ) -> None:
     """Read transcripts into a table of utterances with speakers and roles."""
-    from .readers import read_to_table
+    from .outputs import read_to_table
     from .tables import check_table_path
 
     _setup_logging(verbose)

@@ -66,6 +66,10 @@ class Errors(str, Enum):
         "[E019] {path}: the model's labels are {found}, not the codebook's {expected} in that "
         "order. Every table indexes labels by position: retrain or relabel the model folder."
     )
+    E021 = (
+        "[E021] The shipped model '{name}' was not found next to the package or in models/. "
+        "Reinstall compassion-nlp, or pass load(path) / set COMPASSION_NLP_MODEL."
+    )
     E020 = (
         "[E020] {path}: no {format} cues with text found ({detail}). A subtitle file needs "
         "cues: a timing line such as '00:00:01.000 --> 00:00:04.000' followed by text."
@@ -103,6 +107,21 @@ class CompassionError(Exception):
         self.code = template.name
         self.path = str(path) if path is not None else None
         super().__init__(template.value.format(path=path, **kwargs))
+
+
+def internal_error(path: str | Path, exc: BaseException) -> CompassionError:
+    """E041 for a bug met while reading ``path``: it names the exception type and the innermost
+    compassion_nlp frame, never the exception text (which may quote the transcript)."""
+    import traceback
+
+    where = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if "compassion_nlp" in frame.filename:
+            where = f" at {Path(frame.filename).name}:{frame.lineno}"
+    logger.debug("internal error reading %s: %s%s", path, type(exc).__name__, where)
+    error = CompassionError(Errors.E041, path, detail=f"{type(exc).__name__}{where}")
+    error.__cause__ = exc  # kept for debugging; the message itself quotes nothing
+    return error
 
 
 def warn(template: Warnings, path: str | Path, **kwargs: object) -> str:

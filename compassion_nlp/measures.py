@@ -28,18 +28,16 @@ defined (no responding-role talk at all).
 from __future__ import annotations
 
 import math
-from collections import Counter
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from .linking import CueLink
 from .model import (
-    EXPRESSING_ROLES,
     LABELS,
     RESPONDING_ROLES,
     RESPONSE_LABELS,
-    ROLES,
     Encounter,
 )
 
@@ -52,27 +50,36 @@ WEIGHTS = {"responsiveness": 2.0, "compassionate_talk": 1.0, "depth": 1.0, "incl
 NAN = float("nan")
 
 
+#: each component in words a clinician can follow (the explanation and the feedback reports)
+COMPONENT_WORDS = {
+    "responsiveness": "Emotional moments answered with empathy, validation or exploration",
+    "compassionate_talk": f"Compassionate statements (full marks at {TALK_FULL_MARKS} per 10 "
+                          "utterances)",
+    "depth": "Answers that validate or explore the concern, not only name it",
+    "inclusiveness": f"Invitations and appreciation (full marks at 1 per "
+                     f"{round(1 / INCLUSIVE_FULL_MARKS)} leader turns)",
+}
+
+
 @dataclass(frozen=True)
 class CompassionScore:
-    """The 0–100 score and its components (each 0–1 or NaN)."""
+    """The 0–100 compassion score (:attr:`value`) and its components (each 0–1 or NaN)."""
 
-    score: float
+    value: float
     components: dict[str, float]
+
+    @property
+    def score(self) -> float:
+        """Deprecated: :attr:`value` (``enc.compassion.value``)."""
+        warnings.warn("CompassionScore.score is deprecated; use .value", DeprecationWarning,
+                      stacklevel=2)
+        return self.value
 
     def explain(self) -> str:
         """One line per component, in words a clinician can follow."""
-        words = {
-            "responsiveness": "emotional moments answered with empathy, validation or "
-                              "exploration",
-            "compassionate_talk": f"compassionate statements (target {TALK_FULL_MARKS} per 10 "
-                                  "utterances)",
-            "depth": "responses that validate or explore, not only name the feeling",
-            "inclusiveness": f"invitations and appreciation (target {INCLUSIVE_FULL_MARKS} "
-                             "per turn)",
-        }
-        lines = [f"Compassion score: {_pct(self.score)}"]
+        lines = [f"Compassion score: {_pct(self.value)}"]
         for name, value in self.components.items():
-            lines.append(f"  {name}: {_pct(value)} - {words[name]}")
+            lines.append(f"  {name}: {_pct(value)} - {COMPONENT_WORDS[name]}")
         return "\n".join(lines)
 
 
@@ -132,7 +139,7 @@ def compassion_score(
             components["inclusiveness"] = NAN
     score = _mean(components)
     return CompassionScore(
-        score=NAN if math.isnan(score) else round(100 * score, 1),
+        value=NAN if math.isnan(score) else round(100 * score, 1),
         components={k: (v if math.isnan(v) else round(v, 4)) for k, v in components.items()},
     )
 
@@ -142,112 +149,3 @@ def inclusiveness_score(leader_turns: int, inclusive: int) -> float:
     if not leader_turns:
         return NAN
     return round(100 * min(1.0, inclusive / leader_turns / INCLUSIVE_FULL_MARKS), 1)
-
-
-def encounter_row(
-    encounter: Encounter, decided: np.ndarray, links: list[CueLink], score: CompassionScore
-) -> dict[str, object]:
-    """One row of the ``encounters`` table (see the README for the columns)."""
-    view = encounter.view
-    utterances, roles = view.utterances, view.roles
-    words: Counter[str] = Counter()
-    for n, role in zip(view.words, roles, strict=True):
-        words[role] += n
-    total_words = sum(words.values()) or 1
-    substantive = np.array(view.substantive, dtype=bool)
-    responding = np.array([r in RESPONDING_ROLES for r in roles], dtype=bool)
-    expressing = np.array([r in EXPRESSING_ROLES for r in roles], dtype=bool)
-    n_resp = int(responding.sum())
-    row: dict[str, object] = {
-        "encounter_id": encounter.id,
-        "setting": encounter.setting,
-        "turns": len(encounter.turns),
-        "utterances": len(utterances),
-        "duration_seconds": _duration(encounter),
-        "responding_utterances": n_resp,
-        "expressing_utterances": int(expressing.sum()),
-    }
-    for j, label in enumerate(LABELS):
-        mask = expressing if label == "CUE" else responding
-        count = int(decided[mask, j].sum()) if len(decided) else 0
-        denominator = int((mask & substantive).sum())
-        row[f"n_{label.lower()}"] = count
-        row[f"{label.lower()}_per_10"] = round(count / denominator * 10, 3) if denominator else NAN
-    episodes: dict[int, CueLink] = {}
-    for link in links:
-        episodes.setdefault(link.episode, link)
-    responded = sum(1 for e in episodes.values() if e.responded)
-    row["cues"] = len(links)
-    row["cue_episodes"] = len(episodes)
-    row["cues_responded"] = responded
-    row["missed_opportunities"] = len(episodes) - responded
-    row["response_rate"] = round(responded / len(episodes), 4) if episodes else NAN
-    for role in ROLES:
-        row[f"talk_share_{role}"] = round(words[role] / total_words, 4)
-    asked = np.array(view.questions, dtype=bool)
-    row["questions_responding"] = int((asked & responding).sum())
-    row["questions_expressing"] = int((asked & expressing).sum())
-    row["compassion_score"] = score.score
-    for name in WEIGHTS:
-        row[f"component_{name}"] = score.components.get(name, NAN)
-    return row
-
-
-def speaker_rows(
-    encounter: Encounter, decided: np.ndarray, links: list[CueLink]
-) -> list[dict[str, object]]:
-    """One row per speaker: talk, questions, label counts and rates, cues raised/answered."""
-    view = encounter.view
-    total_words = sum(view.words) or 1
-    raised = Counter(link.speaker for link in links)
-    answered: Counter[str] = Counter()
-    seen: set[int] = set()
-    for link in links:
-        if link.responded and link.episode not in seen and link.response_index is not None:
-            seen.add(link.episode)
-            answered[view.speakers[link.response_index]] += 1
-    of_speaker: dict[str, list[int]] = {}
-    for i, speaker in enumerate(view.speakers):
-        of_speaker.setdefault(speaker, []).append(i)
-    turns_of = Counter(t.speaker for t in encounter.turns)
-    rows = []
-    for spk in encounter.speakers.values():
-        idx = of_speaker.get(spk.id, [])
-        if not idx:
-            continue
-        n = len(idx)
-        substantive = sum(1 for i in idx if view.substantive[i])
-        turns = turns_of[spk.id]
-        row: dict[str, object] = {
-            "encounter_id": encounter.id,
-            "speaker": spk.name,
-            "role": spk.role,
-            "role_source": spk.role_source,
-            "role_confidence": spk.role_confidence,
-            "turns": turns,
-            "utterances": n,
-            "substantive_utterances": substantive,
-            "words": sum(view.words[i] for i in idx),
-            "questions": sum(1 for i in idx if view.questions[i]),
-        }
-        row["talk_share"] = round(row["words"] / total_words, 4)  # type: ignore[operator]
-        for j, label in enumerate(LABELS):
-            count = int(decided[idx, j].sum())
-            row[f"n_{label.lower()}"] = count
-            row[f"{label.lower()}_per_10"] = round(count / n * 10, 3)
-        row["cues_raised"] = raised.get(spk.id, 0)
-        row["cue_episodes_answered"] = answered.get(spk.id, 0)
-        row["inclusiveness_score"] = (
-            inclusiveness_score(turns, row["n_inclusive"])  # type: ignore[arg-type]
-            if spk.role == "leader" else NAN
-        )
-        rows.append(row)
-    return rows
-
-
-def _duration(encounter: Encounter) -> float:
-    starts = [t.start for t in encounter.turns if t.start is not None]
-    ends = [t.end for t in encounter.turns if t.end is not None]
-    if not starts or not ends:
-        return NAN
-    return round(max(ends) - min(starts), 3)

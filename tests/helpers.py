@@ -62,8 +62,7 @@ def write_reference(root: Path = REFERENCE) -> None:
     read them into ``root/read/utterances.csv``; paths are relative to the working folder."""
     import logging
 
-    from compassion_nlp.outputs import score_to_folder
-    from compassion_nlp.readers import read_to_table
+    from compassion_nlp.outputs import read_to_table, score_to_folder
     from compassion_nlp.scoring import Scorer
 
     logging.disable(logging.WARNING)

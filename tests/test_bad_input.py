@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 
 from compassion_nlp.errors import CompassionError
-from compassion_nlp.readers import FORMATS, discover, read, read_paths, read_to_table
+from compassion_nlp.outputs import read_to_table
+from compassion_nlp.pipeline import read, read_paths
+from compassion_nlp.readers import FORMATS, discover
 
 SECRET = "Zebrafish quantum marmalade"  # stands for clinical text that must never leak
 

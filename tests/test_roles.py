@@ -152,7 +152,7 @@ def test_reader_merges_typos_only(tmp_path: Path) -> None:
     ]
     path = tmp_path / "typos.txt"
     path.write_text("\n".join(f"{lab}: {text}" for lab, text in lines) + "\n", "utf-8")
-    from compassion_nlp.readers import read
+    from compassion_nlp.pipeline import read
 
     [enc] = read(path)
     labels = {s.label for s in enc.speakers.values()}
@@ -324,7 +324,7 @@ def test_infer_setting() -> None:
 
 
 def test_read_generic_labels_from_text(tmp_path: Path) -> None:
-    from compassion_nlp.readers import read
+    from compassion_nlp.pipeline import read
 
     path = tmp_path / "consultation.txt"
     path.write_text("\n".join(f"{lab}: {text}" for lab, text in CONSULTATION) + "\n", "utf-8")

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from compassion_nlp import load
 from compassion_nlp.cli import app
 from compassion_nlp.model import UTTERANCE_COLUMNS
-from compassion_nlp.outputs import TABLES, score_to_folder
-from compassion_nlp.readers import read_string
-from compassion_nlp.scoring import LABEL_COLUMNS, PROBABILITY_COLUMNS
+from compassion_nlp.outputs import score_to_folder
+from compassion_nlp.pipeline import read_string
+from compassion_nlp.tables import LABEL_COLUMNS, PROBABILITY_COLUMNS, TABLES
 
 TRANSCRIPT = """\
 Doctor: Good morning. What brings you in today?

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -62,6 +63,35 @@ class RawTranscript:
     role_hints: dict[str, tuple[Role, float]] = field(default_factory=dict)
     metadata: dict[str, object] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """What a reader module declares about its format; ``compassion_nlp.readers`` keeps a
+    registry of them and no other list of formats.
+
+    Attributes:
+        name: the format name (``--format``).
+        extensions: file extensions (lower case, with the dot) read as this format.
+        parse: ``parse(paths, texts)`` → raw transcripts; ``texts`` holds the decoded text of
+            each path (empty for binary formats).
+        sniff: ``sniff(head, text)`` → whether content in another format's file is this one
+            (tried in ``sniff_order`` when the extension does not decide).
+        sniff_order: lower is tried first.
+        extension_decides: a file with one of ``extensions`` is this format whatever its
+            content (false for plain text, whose files may hold subtitles or JSON).
+        binary: read from bytes, not decoded text.
+        aliases: other names accepted for ``--format``.
+    """
+
+    name: str
+    extensions: tuple[str, ...]
+    parse: Callable[[tuple[Path, ...], list[str]], list[RawTranscript]]
+    sniff: Callable[[str, str], bool] | None = None
+    sniff_order: int = 0
+    extension_decides: bool = True
+    binary: bool = False
+    aliases: tuple[str, ...] = ()
 
 
 _LABEL_TRIM = re.compile(r"^[\s\"'*#>\-]+|[\s\"'*:.,;]+$")

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from ..errors import CompassionError, Errors, Warnings, warn
 from ..lexicon import GENERIC_LABEL, lexicon_role
-from .base import Fragment, RawTranscript
+from .base import Fragment, RawTranscript, ReaderSpec
 
 _SRT_HEAD = re.compile(r"^\s*\d+\s*\n\s*\d{1,2}:\d{1,2}:\d{1,2}[,.]\d+\s*-->", re.MULTILINE)
 
@@ -382,3 +382,13 @@ def read_srt(path: Path, text: str) -> list[RawTranscript]:
             timing line whose times cannot be read.
     """
     return _read(path, text, "srt")
+
+
+VTT_SPEC = ReaderSpec(
+    "vtt", (".vtt",), lambda paths, texts: read_vtt(paths[0], texts[0]),
+    sniff=lambda head, text: head.startswith("WEBVTT"), sniff_order=0, aliases=("webvtt",),
+)
+SRT_SPEC = ReaderSpec(
+    "srt", (".srt",), lambda paths, texts: read_srt(paths[0], texts[0]),
+    sniff=lambda head, text: looks_like_srt(head), sniff_order=3,
+)

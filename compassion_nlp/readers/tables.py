@@ -29,7 +29,7 @@ from pathlib import Path
 from ..errors import CompassionError, Errors
 from ..lexicon import lexicon_role
 from ..model import ROLES, Role
-from .base import Fragment, RawTranscript
+from .base import Fragment, RawTranscript, ReaderSpec
 from .text import parse_lines, parse_time
 
 DIALOGUE_COLUMNS = ("dialogue", "dialog", "conversation", "transcript", "src", "dialogue_text")
@@ -251,3 +251,23 @@ def read_turn_table(
     if not groups:
         raise CompassionError(Errors.E016, path, n=0)
     return list(groups.values())
+
+
+def _parse(paths: tuple[Path, ...], texts: list[str]) -> list[RawTranscript]:
+    """A CSV/TSV of dialogues or of turns, decided by its header."""
+    from . import FORMATS
+
+    path, text = paths[0], texts[0]
+    header = header_of(text, path)
+    if is_dialogue_csv(header):
+        return read_dialogue_csv(path, text)
+    if is_turn_table(header):
+        return read_turn_table(path, text)
+    raise CompassionError(
+        Errors.E004, path,
+        detail="a CSV/TSV without a dialogue column or speaker and text columns",
+        formats=", ".join(FORMATS),
+    )
+
+
+SPEC = ReaderSpec("csv", (".csv", ".tsv"), _parse, aliases=("tsv",))

@@ -24,9 +24,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
+from ..errors import CompassionError, Errors
 from ..lexicon import GENERIC_LABEL, canonical_label, lexicon_role
-from .base import Fragment
+from .base import Fragment, RawTranscript, ReaderSpec
 
 _TS = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
 _LABEL = r"[A-Za-z\u00c0-\u024f][\w\u00c0-\u024f'’.,()\- ]{0,59}?"
@@ -182,3 +184,25 @@ def looks_like_text_transcript(text: str) -> bool:
     lines = list(enumerate(text.splitlines()[:400], 1))
     fragments = parse_lines(lines)
     return sum(1 for f in fragments if f.speaker is not None) >= 2
+
+
+def _parse(paths: tuple[Path, ...], texts: list[str]) -> list[RawTranscript]:
+    """A speaker-prefixed text transcript; E005 (E004 for an unknown extension) when no line
+    starts with a speaker label."""
+    from . import EXTENSIONS, FORMATS
+
+    path = paths[0]
+    fragments = parse_lines(list(enumerate(texts[0].split("\n"), 1)))
+    if not any(f.speaker for f in fragments):
+        if path.suffix.lower() not in EXTENSIONS:
+            raise CompassionError(
+                Errors.E004, path, formats=", ".join(FORMATS),
+                detail=f"unknown extension '{path.suffix or '(none)'}', and the text has "
+                "no speaker labels",
+            )
+        raise CompassionError(Errors.E005, path, detail="no line starts with a speaker label")
+    return [RawTranscript(fragments)]
+
+
+SPEC = ReaderSpec("text", (".txt", ".md", ".text"), _parse, extension_decides=False,
+                  aliases=("txt", "md"))

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..errors import CompassionError, Errors
 from ..lexicon import ROLE_OF, SUFFIX_WORDS
 from ..model import Role
-from .base import Fragment, RawTranscript
+from .base import Fragment, RawTranscript, ReaderSpec
 
 _TOKEN = re.compile(
     r'"(?P<str>(?:[^"]|"")*)"'  # a string; "" is an escaped quote
@@ -148,3 +148,9 @@ def read_textgrids(paths: list[Path], texts: list[str]) -> list[RawTranscript]:
             metadata={"files": [p.name for p in paths]},
         )
     ]
+
+
+SPEC = ReaderSpec(
+    "textgrid", (".textgrid",), lambda paths, texts: read_textgrids(list(paths), texts),
+    sniff=lambda head, text: looks_like_textgrid(head), sniff_order=1, aliases=("praat",),
+)
