@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -184,8 +183,8 @@ class UtteranceClassifier:
 
         quiet_transformers()
         path = Path(path)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        if not (path / CONFIG_NAME).is_file() or not (path / "config.json").is_file():
+            raise CompassionError(Errors.E034, path)
         if threads:
             torch.set_num_threads(threads)
         config = ClassifierConfig.load(path)

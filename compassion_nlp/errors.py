@@ -74,6 +74,21 @@ class Errors(str, Enum):
         "[E020] {path}: no {format} cues with text found ({detail}). A subtitle file needs "
         "cues: a timing line such as '00:00:01.000 --> 00:00:04.000' followed by text."
     )
+    E022 = (
+        "[E022] {path}: holds {n} encounters (a file of many dialogues); score it with "
+        "scorer.pipe([...]) or compassion_nlp.score(...)."
+    )
+    E030 = "[E030] Invalid training settings: {detail}."
+    E031 = "[E031] {detail}"
+    E032 = "[E032] {detail}"
+    E033 = (
+        "[E033] The training loss became {loss} at epoch {epoch}; lower the learning rate or "
+        "check the base model's precision."
+    )
+    E034 = (
+        "[E034] {path}: not a compassion-nlp model folder (it needs compassion.json, "
+        "config.json, the weights and the tokenizer). Give the folder that train() wrote."
+    )
     E040 = "[E040] {path}: the file could not be read ({detail}). Check its permissions."
     E041 = (
         "[E041] {path}: internal error while reading this file ({detail}). This is a bug in "

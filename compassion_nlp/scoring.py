@@ -182,9 +182,10 @@ class Scorer:
         """
         encounters = self._read(source, format=format)
         if len(encounters) != 1:
-            raise ValueError(
-                f"{source!s:.80}: holds {len(encounters)} encounters; use scorer.pipe([...])."
-            )
+            # name the file, or the encounter of a text, never the text itself
+            where = source if isinstance(source, Path) else encounters[0].id if encounters \
+                else "text"
+            raise CompassionError(Errors.E022, where, n=len(encounters))
         return self.score_encounters(encounters)[0]
 
     def _read(self, source: str | Path | Encounter, *, format: str | None) -> list[Encounter]:

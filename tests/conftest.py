@@ -100,12 +100,12 @@ def tiny_corpus(path: Path, *, rows: int = 360, seed: int = 0) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny model trained for a few seconds on :func:`tiny_corpus` and saved to a folder."""
-    from compassion_nlp.training import TrainingArguments, train
+    from compassion_nlp.training import TrainingConfig, train
 
     root = tmp_path_factory.mktemp("tiny")
     model, tokenizer = tiny_model_and_tokenizer(root / "vocab")
     train(
-        TrainingArguments(
+        TrainingConfig(
             corpus=tiny_corpus(root / "corpus.jsonl"), output_dir=root / "model", epochs=12,
             learning_rate=3e-3, batch_size=16, max_length=32, patience=12, warmup_ratio=0.0,
         ),

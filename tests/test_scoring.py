@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from compassion_nlp import load
 from compassion_nlp.cli import app
+from compassion_nlp.errors import CompassionError
 from compassion_nlp.model import UTTERANCE_COLUMNS
 from compassion_nlp.outputs import score_to_folder
 from compassion_nlp.pipeline import read_string
@@ -51,7 +52,7 @@ def test_score_text_encounter_and_tables(tiny_model_dir: Path) -> None:
 def test_file_with_many_encounters_needs_pipe(tiny_model_dir: Path, fixtures: Path) -> None:
     scorer = load(tiny_model_dir)
     csv = next((fixtures / "csv_dialogues").glob("*.csv"))
-    with pytest.raises(ValueError, match="pipe"):
+    with pytest.raises(CompassionError, match=r"\[E022\].*pipe"):
         scorer(csv)
     scored = list(scorer.pipe([csv]))
     assert len(scored) > 1

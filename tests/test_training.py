@@ -14,9 +14,10 @@ from compassion_nlp.classifier import (
     ClassifierInput,
     UtteranceClassifier,
 )
+from compassion_nlp.errors import CompassionError
 from compassion_nlp.training import (
     CorpusError,
-    TrainingArguments,
+    TrainingConfig,
     best_thresholds,
     fit_calibration,
     label_metrics,
@@ -80,7 +81,7 @@ def test_training_is_deterministic(tmp_path: Path) -> None:
     outputs = []
     for run in range(2):
         model, tokenizer = tiny_model_and_tokenizer(tmp_path / f"v{run}")
-        args = TrainingArguments(corpus=corpus, output_dir=tmp_path / f"m{run}", epochs=2,
+        args = TrainingConfig(corpus=corpus, output_dir=tmp_path / f"m{run}", epochs=2,
                                  learning_rate=1e-3, batch_size=16, max_length=24, seed=7)
         train(args, model=model, tokenizer=tokenizer)
         clf = UtteranceClassifier.from_pretrained(tmp_path / f"m{run}")
@@ -94,8 +95,8 @@ def test_training_is_deterministic(tmp_path: Path) -> None:
      ({"learning_rate": 2.0}, "learning_rate"), ({"pos_weight_cap": 0.5}, "pos_weight_cap")],
 )
 def test_arguments_validate_themselves(kwargs: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        TrainingArguments(**kwargs)
+    with pytest.raises(CompassionError, match=message):
+        TrainingConfig(**kwargs)
 
 
 def _write(path: Path, rows: list[dict]) -> Path:

@@ -79,13 +79,14 @@ def _rows(
         CompassionError: E008 for a CSV error, or a quoted cell that is never closed (it
             would swallow the rest of the file).
     """
-    if csv.field_size_limit() < MAX_CELL:
-        csv.field_size_limit(MAX_CELL)  # the default, 128 kB, is too small for dialogues
     lines = text.split("\n")
     reader = csv.reader(
         (line + "\n" for line in lines), delimiter=delimiter or _delimiter(text, path)
     )
     last = start = 0
+    # the csv module's cell limit is process-wide: raised while these rows are read (the
+    # default, 128 kB, is too small for dialogues), then put back
+    previous = csv.field_size_limit(max(MAX_CELL, csv.field_size_limit()))
     try:
         for row in reader:
             start = last + 1
@@ -96,6 +97,8 @@ def _rows(
         raise CompassionError(
             Errors.E008, path, format="CSV", detail=f"{exc} near line {reader.line_num}"
         ) from None
+    finally:
+        csv.field_size_limit(previous)
     if last > start and "\n".join(lines[start - 1 : last]).count('"') % 2:
         raise CompassionError(
             Errors.E008, path, format="CSV",
