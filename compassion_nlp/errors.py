@@ -78,6 +78,7 @@ class Errors(str, Enum):
         "[E022] {path}: holds {n} encounters (a file of many dialogues); score it with "
         "scorer.pipe([...]) or compassion_nlp.score(...)."
     )
+    E023 = "[E023] Unknown component weight(s) {names}: the components are {known}."
     E030 = "[E030] Invalid training settings: {detail}."
     E031 = "[E031] {detail}"
     E032 = "[E032] {detail}"

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from .highlights import Highlight, Moment
-from .measures import COMPONENT_WORDS
+from .measures import component_words
 from .scoring import ScoredEncounter
 from .tables import write_text
 
@@ -40,8 +40,9 @@ def render(scored: ScoredEncounter) -> str:
     lines = [f"# Feedback: {scored.id}", ""]
     total = "not applicable" if math.isnan(score.value) else f"**{score.value:.0f} / 100**"
     lines += [f"Compassion score: {total}", "", "| component | |", "|---|---|"]
+    words = component_words(score.config)
     for name, value in score.components.items():
-        lines.append(f"| {COMPONENT_WORDS[name]} | {_pct(value)} |")
+        lines.append(f"| {words[name]} | {_pct(value)} |")
     lines += [
         "",
         f"{row['cue_episodes']} emotional moment(s) raised, {row['cues_responded']} answered, "

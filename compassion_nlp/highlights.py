@@ -18,11 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from .config import DEFAULT_CONFIG
 from .linking import CueLink
 from .model import EXEMPLARY_LABELS, LABELS, RESPONDING_ROLES, Encounter
-
-#: exemplary moments kept per encounter
-TOP_EXEMPLARY = 3
 
 
 @dataclass(frozen=True)
@@ -101,9 +99,10 @@ def _moment(encounter: Encounter, i: int) -> Moment:
 
 
 def highlights(
-    encounter: Encounter, probs: np.ndarray, decided: np.ndarray, links: list[CueLink]
+    encounter: Encounter, probs: np.ndarray, decided: np.ndarray, links: list[CueLink], *,
+    top: int = DEFAULT_CONFIG.top_exemplary,
 ) -> list[Highlight]:
-    """Exemplary moments (top :data:`TOP_EXEMPLARY`) and every missed cue episode."""
+    """The ``top`` exemplary moments and every missed cue episode."""
     view = encounter.view
     utterances = view.utterances
     cue_of_response: dict[int, int] = {}
@@ -119,7 +118,7 @@ def highlights(
         candidates.append((best, i))
     candidates.sort(key=lambda x: (-x[0], x[1]))
     out: list[Highlight] = []
-    for rank, (p, i) in enumerate(candidates[:TOP_EXEMPLARY], 1):
+    for rank, (p, i) in enumerate(candidates[:top], 1):
         cue = cue_of_response.get(i)
         out.append(Highlight(
             kind="exemplary", rank=rank, moment=_moment(encounter, i),

@@ -23,10 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .config import DEFAULT_CONFIG
 from .model import EXPRESSING_ROLES, LABELS, RESPONDING_ROLES, RESPONSE_LABELS, Encounter
 
-#: substantive responding utterances looked at after a cue
-WINDOW = 2
 
 @dataclass(frozen=True)
 class CueLink:
@@ -61,12 +60,15 @@ class CueLink:
     raised_again: bool = False
 
 
-def link_cues(encounter: Encounter, decided: np.ndarray) -> list[CueLink]:
+def link_cues(
+    encounter: Encounter, decided: np.ndarray, *, window: int = DEFAULT_CONFIG.cue_window
+) -> list[CueLink]:
     """Link every CUE of an expressing-role speaker to the response it got.
 
     Args:
         encounter: a segmented encounter with roles.
         decided: boolean labels, shape ``(len(encounter.utterances), len(LABELS))``.
+        window: substantive responding utterances looked at after a cue.
     """
     view = encounter.view
     utterances, roles, speakers = view.utterances, view.roles, view.speakers
@@ -97,7 +99,8 @@ def link_cues(encounter: Encounter, decided: np.ndarray) -> list[CueLink]:
         last_episode_end = start
         if start not in window_cache:
             window_cache[start] = _scan(
-                utterances, speakers, roles, back, decided, response_cols, start, speakers[i]
+                utterances, speakers, roles, back, decided, response_cols, start, speakers[i],
+                window,
             )
         response, followed = window_cache[start]
         link = CueLink(
@@ -137,7 +140,8 @@ def _same_episode(utterances, speakers, roles, back, window_start, i, speaker) -
     return True
 
 
-def _scan(utterances, speakers, roles, back, decided, response_cols, start, cue_speaker):
+def _scan(utterances, speakers, roles, back, decided, response_cols, start, cue_speaker,
+          window):
     """(first responding utterance with a response label, first substantive responding
     utterance) within the window starting at ``start``."""
     seen = 0
@@ -154,7 +158,7 @@ def _scan(utterances, speakers, roles, back, decided, response_cols, start, cue_
         if decided[j, response_cols].any():
             return j, followed
         seen += 1
-        if seen >= WINDOW:
+        if seen >= window:
             break
     return None, followed
 

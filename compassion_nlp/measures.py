@@ -13,26 +13,28 @@ responsiveness            2       share of the patient's (staff's) cue episodes 
 compassionate_talk        1       EMPATHIC/CONFIRMING/PURSUING statements per 10
                                   substantive utterances (back-channels such as "mm-hm",
                                   "okay" not counted) of the responding role, full marks at
-                                  :data:`TALK_FULL_MARKS` per 10
+                                  ``talk_full_marks`` per 10
 depth                     1       share of responded episodes whose response CONFIRMS the
                                   concern or PURSUES it (beyond naming the feeling)
 inclusiveness (meetings)  1       INCLUSIVE statements per leader turn, full marks at
-                                  :data:`INCLUSIVE_FULL_MARKS` per turn
+                                  ``inclusive_full_marks`` per turn
 ========================  ======  ==========================================================
 
 A component with nothing to measure (no cues: responsiveness and depth) is NaN and left out;
 the weights of the others are renormalised. The score is NaN only when no component is
-defined (no responding-role talk at all).
+defined (no responding-role talk at all). Weights and full-marks rates are settings of
+:class:`~compassion_nlp.config.ScoringConfig` (the defaults above).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .config import DEFAULT_CONFIG, ScoringConfig
 from .linking import CueLink
 from .model import (
     LABELS,
@@ -41,32 +43,29 @@ from .model import (
     Encounter,
 )
 
-#: compassionate statements per 10 responding-role utterances that earn full marks
-TALK_FULL_MARKS = 1.5
-#: INCLUSIVE statements per leader turn that earn full marks
-INCLUSIVE_FULL_MARKS = 0.2
-WEIGHTS = {"responsiveness": 2.0, "compassionate_talk": 1.0, "depth": 1.0, "inclusiveness": 1.0}
-
 NAN = float("nan")
 
 
-#: each component in words a clinician can follow (the explanation and the feedback reports)
-COMPONENT_WORDS = {
-    "responsiveness": "Emotional moments answered with empathy, validation or exploration",
-    "compassionate_talk": f"Compassionate statements (full marks at {TALK_FULL_MARKS} per 10 "
-                          "utterances)",
-    "depth": "Answers that validate or explore the concern, not only name it",
-    "inclusiveness": f"Invitations and appreciation (full marks at 1 per "
-                     f"{round(1 / INCLUSIVE_FULL_MARKS)} leader turns)",
-}
+def component_words(config: ScoringConfig = DEFAULT_CONFIG) -> dict[str, str]:
+    """Each component in words a clinician can follow (the explanation, feedback reports)."""
+    return {
+        "responsiveness": "Emotional moments answered with empathy, validation or exploration",
+        "compassionate_talk": f"Compassionate statements (full marks at "
+                              f"{config.talk_full_marks} per 10 utterances)",
+        "depth": "Answers that validate or explore the concern, not only name it",
+        "inclusiveness": f"Invitations and appreciation (full marks at 1 per "
+                         f"{round(1 / config.inclusive_full_marks)} leader turns)",
+    }
 
 
 @dataclass(frozen=True)
 class CompassionScore:
-    """The 0–100 compassion score (:attr:`value`) and its components (each 0–1 or NaN)."""
+    """The 0–100 compassion score (:attr:`value`) and its components (each 0–1 or NaN), with
+    the settings they were computed with."""
 
     value: float
     components: dict[str, float]
+    config: ScoringConfig = field(default=DEFAULT_CONFIG, compare=False, repr=False)
 
     @property
     def score(self) -> float:
@@ -77,9 +76,10 @@ class CompassionScore:
 
     def explain(self) -> str:
         """One line per component, in words a clinician can follow."""
+        words = component_words(self.config)
         lines = [f"Compassion score: {_pct(self.value)}"]
         for name, value in self.components.items():
-            lines.append(f"  {name}: {_pct(value)} - {COMPONENT_WORDS[name]}")
+            lines.append(f"  {name}: {_pct(value)} - {words[name]}")
         return "\n".join(lines)
 
 
@@ -87,16 +87,17 @@ def _pct(x: float) -> str:
     return "n/a" if math.isnan(x) else f"{x * 100:.0f}" if x <= 1 else f"{x:.0f}"
 
 
-def _mean(values: dict[str, float]) -> float:
+def _mean(values: dict[str, float], weights: dict[str, float]) -> float:
     defined = {k: v for k, v in values.items() if not math.isnan(v)}
     if not defined:
         return NAN
-    total = sum(WEIGHTS[k] for k in defined)
-    return sum(WEIGHTS[k] * v for k, v in defined.items()) / total
+    total = sum(weights[k] for k in defined)
+    return sum(weights[k] * v for k, v in defined.items()) / total
 
 
 def compassion_score(
-    encounter: Encounter, decided: np.ndarray, links: list[CueLink]
+    encounter: Encounter, decided: np.ndarray, links: list[CueLink], *,
+    config: ScoringConfig = DEFAULT_CONFIG,
 ) -> CompassionScore:
     """The encounter's compassion score from its labels and cue links."""
     view = encounter.view
@@ -123,7 +124,9 @@ def compassion_score(
     n_resp = int(responding.sum())
     if n_resp:
         statements = int(decided[responding][:, cols].any(axis=1).sum())
-        components["compassionate_talk"] = min(1.0, statements / n_resp * 10 / TALK_FULL_MARKS)
+        components["compassionate_talk"] = min(
+            1.0, statements / n_resp * 10 / config.talk_full_marks
+        )
     else:
         components["compassionate_talk"] = NAN
     if encounter.setting == "meeting":
@@ -133,19 +136,22 @@ def compassion_score(
         if leader_turns:
             inclusive = int(decided[roles == "leader"][:, LABELS.index("INCLUSIVE")].sum())
             components["inclusiveness"] = min(
-                1.0, inclusive / len(leader_turns) / INCLUSIVE_FULL_MARKS
+                1.0, inclusive / len(leader_turns) / config.inclusive_full_marks
             )
         else:
             components["inclusiveness"] = NAN
-    score = _mean(components)
+    score = _mean(components, config.weights)
     return CompassionScore(
         value=NAN if math.isnan(score) else round(100 * score, 1),
         components={k: (v if math.isnan(v) else round(v, 4)) for k, v in components.items()},
+        config=config,
     )
 
 
-def inclusiveness_score(leader_turns: int, inclusive: int) -> float:
+def inclusiveness_score(
+    leader_turns: int, inclusive: int, *, config: ScoringConfig = DEFAULT_CONFIG
+) -> float:
     """A leader's inclusiveness, 0–100: INCLUSIVE statements per turn against the target."""
     if not leader_turns:
         return NAN
-    return round(100 * min(1.0, inclusive / leader_turns / INCLUSIVE_FULL_MARKS), 1)
+    return round(100 * min(1.0, inclusive / leader_turns / config.inclusive_full_marks), 1)

@@ -193,6 +193,7 @@ def _write_failures(out: Path, failures: list[tuple[str, str]]) -> None:
 def _write_run(out: Path, scorer: Scorer, summary: RunSummary) -> None:
     info = {
         "model": scorer.model_info,
+        "config": scorer.config.to_dict(),
         "sources": summary.sources,
         "encounters_scored": summary.encounters,
         "encounters_skipped": summary.skipped,

@@ -19,12 +19,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .config import DEFAULT_CONFIG, ScoringConfig
 from .decoding import DEFAULT_MAX_MB
 from .errors import CompassionError, internal_error
 from .model import Encounter, Role, Setting
 from .readers import Source, check_format, discover, parse_string, read_source
 from .roles import assign_roles
-from .segment import segment_many
+from .segment import segment_many, segmenter
 
 
 @dataclass
@@ -41,10 +42,11 @@ def prepare(
     *,
     roles: Mapping[str, Role] | None = None,
     setting: Setting | None = None,
+    config: ScoringConfig = DEFAULT_CONFIG,
 ) -> list[Encounter]:
     """Roles and utterances for parsed encounters (an explicit ``roles`` mapping wins)."""
     with_roles = [assign_roles(e, mapping=roles, setting=setting) for e in encounters]
-    return list(segment_many(with_roles))
+    return list(segment_many(with_roles, nlp=segmenter(config)))
 
 
 def prepare_one(
@@ -52,12 +54,13 @@ def prepare_one(
     *,
     roles: Mapping[str, Role] | None = None,
     setting: Setting | None = None,
+    config: ScoringConfig = DEFAULT_CONFIG,
 ) -> Encounter:
     """Roles and utterances for an encounter built in code, only where it lacks them."""
     if roles or any(s.role == "unknown" for s in encounter.speakers.values()):
         encounter = assign_roles(encounter, mapping=roles, setting=setting)
     if any(t.text and not t.utterances for t in encounter.turns):
-        [encounter] = segment_many([encounter])
+        [encounter] = segment_many([encounter], nlp=segmenter(config))
     return encounter
 
 
@@ -68,6 +71,7 @@ def read_sources(
     roles: Mapping[str, Role] | None = None,
     setting: Setting | None = None,
     max_mb: float = DEFAULT_MAX_MB,
+    config: ScoringConfig = DEFAULT_CONFIG,
 ) -> Iterator[ReadResult]:
     """Read, give roles to and segment each source; a bad source yields a result with an
     error and the batch goes on.
@@ -79,7 +83,8 @@ def read_sources(
     for source in sources:
         try:
             parsed = read_source(source, format=format, max_mb=max_mb)
-            yield ReadResult(source, prepare(parsed, roles=roles, setting=setting))
+            yield ReadResult(source, prepare(parsed, roles=roles, setting=setting,
+                                             config=config))
         except CompassionError as exc:
             yield ReadResult(source, error=exc)
         except Exception as exc:  # noqa: BLE001
@@ -95,12 +100,14 @@ def read_paths(
     roles: Mapping[str, Role] | None = None,
     setting: Setting | None = None,
     max_mb: float = DEFAULT_MAX_MB,
+    config: ScoringConfig = DEFAULT_CONFIG,
 ) -> Iterator[ReadResult]:
     """:func:`read_sources` over the sources found in files and folders (read recursively;
     ids are paths relative to the folder given)."""
     check_format(format)
     sources, _ = discover(paths)
-    return read_sources(sources, format=format, roles=roles, setting=setting, max_mb=max_mb)
+    return read_sources(sources, format=format, roles=roles, setting=setting, max_mb=max_mb,
+                        config=config)
 
 
 def read(
@@ -110,6 +117,7 @@ def read(
     roles: Mapping[str, Role] | None = None,
     setting: Setting | None = None,
     max_mb: float = DEFAULT_MAX_MB,
+    config: ScoringConfig = DEFAULT_CONFIG,
 ) -> list[Encounter]:
     """Read one transcript file into encounters with roles and utterances.
 
@@ -129,7 +137,7 @@ def read(
     """
     out: list[Encounter] = []
     for result in read_paths([path], format=format, roles=roles, setting=setting,
-                             max_mb=max_mb):
+                             max_mb=max_mb, config=config):
         if result.error is not None:
             raise result.error
         out.extend(result.encounters)
@@ -143,6 +151,7 @@ def read_string(
     encounter_id: str = "text",
     roles: Mapping[str, Role] | None = None,
     setting: Setting | None = None,
+    config: ScoringConfig = DEFAULT_CONFIG,
 ) -> list[Encounter]:
     """Read a transcript held in a string (any text format: text, csv, vtt, srt, json,
     textgrid) into encounters with roles and utterances.
@@ -151,4 +160,4 @@ def read_string(
         >>> [enc] = read_string("Doctor: How are you?\\nPatient: Worried.", format="text")
     """
     return prepare(parse_string(text, format=format, encounter_id=encounter_id),
-                   roles=roles, setting=setting)
+                   roles=roles, setting=setting, config=config)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .classifier import ClassifierInput, UtteranceClassifier
+from .config import DEFAULT_CONFIG, ScoringConfig
 from .decoding import DEFAULT_MAX_MB
 from .errors import CompassionError, Errors
 from .highlights import Highlight, highlights
@@ -123,7 +124,8 @@ class ScoredEncounter:
 
     def speakers_df(self) -> pd.DataFrame:
         """One row per speaker."""
-        return speakers_frame(self.encounter, self.decided, self.cues)
+        return speakers_frame(self.encounter, self.decided, self.cues,
+                              config=self.compassion.config)
 
     def highlights_df(self) -> pd.DataFrame:
         """One row per highlight (flattened)."""
@@ -153,6 +155,7 @@ class Scorer:
         roles: explicit speaker → role mapping applied to every transcript.
         setting: force ``clinical`` or ``meeting``.
         max_mb: larger files are refused.
+        config: the scoring settings (cue window, weights, segmenter thresholds…).
     """
 
     def __init__(
@@ -162,11 +165,13 @@ class Scorer:
         roles: Mapping[str, Role] | None = None,
         setting: Setting | None = None,
         max_mb: float = DEFAULT_MAX_MB,
+        config: ScoringConfig = DEFAULT_CONFIG,
     ):
         self.classifier = classifier
         self.roles = dict(roles or {})
         self.setting = setting
         self.max_mb = max_mb
+        self.config = config
 
     def __call__(
         self, source: str | Path | Encounter, *, format: str | None = None
@@ -190,12 +195,13 @@ class Scorer:
 
     def _read(self, source: str | Path | Encounter, *, format: str | None) -> list[Encounter]:
         if isinstance(source, Encounter):
-            return [prepare_one(source, roles=self.roles, setting=self.setting)]
+            return [prepare_one(source, roles=self.roles, setting=self.setting,
+                                config=self.config)]
         if isinstance(source, str) and ("\n" in source or (format and not Path(source).exists())):
             return read_string(source, format=format or "text", roles=self.roles,
-                               setting=self.setting)
+                               setting=self.setting, config=self.config)
         return read(source, format=format, roles=self.roles, setting=self.setting,
-                    max_mb=self.max_mb)
+                    max_mb=self.max_mb, config=self.config)
 
     def score_encounters(
         self, encounters: list[Encounter], *, batch_size: int = 64
@@ -212,11 +218,11 @@ class Scorer:
         out = []
         for enc, (lo, hi) in zip(encounters, bounds, strict=True):
             p, d = probs[lo:hi], decided[lo:hi]
-            links = link_cues(enc, d)
+            links = link_cues(enc, d, window=self.config.cue_window)
             out.append(ScoredEncounter(
                 encounter=enc, probabilities=p, decided=d, cues=links,
-                compassion=compassion_score(enc, d, links),
-                highlights=highlights(enc, p, d, links),
+                compassion=compassion_score(enc, d, links, config=self.config),
+                highlights=highlights(enc, p, d, links, top=self.config.top_exemplary),
             ))
         return out
 
@@ -247,7 +253,8 @@ class Scorer:
         for source in sources:
             if isinstance(source, Encounter):
                 yield from self.score_encounters(
-                    [prepare_one(source, roles=self.roles, setting=self.setting)],
+                    [prepare_one(source, roles=self.roles, setting=self.setting,
+                                 config=self.config)],
                     batch_size=batch_size,
                 )
             elif isinstance(source, Source):
@@ -259,7 +266,7 @@ class Scorer:
         pending: list[Encounter] = []
         size = 0
         results = read_sources(found, format=format, roles=self.roles, setting=self.setting,
-                               max_mb=self.max_mb)
+                               max_mb=self.max_mb, config=self.config)
         for done, result in enumerate(results, 1):
             if result.error is not None:
                 if errors is None:
@@ -295,6 +302,7 @@ def load(
     precision: str = "auto",
     threads: int | None = None,
     max_mb: float = DEFAULT_MAX_MB,
+    config: ScoringConfig = DEFAULT_CONFIG,
 ) -> Scorer:
     """Load a model folder (default: the shipped model) into a :class:`Scorer`, offline.
 
@@ -308,7 +316,7 @@ def load(
     classifier = UtteranceClassifier.from_pretrained(
         path or default_model_path(), precision=precision, threads=threads
     )
-    return Scorer(classifier, roles=roles, setting=setting, max_mb=max_mb)
+    return Scorer(classifier, roles=roles, setting=setting, max_mb=max_mb, config=config)
 
 
 @lru_cache(maxsize=2)
@@ -325,6 +333,7 @@ def score(
     setting: Setting | None = None,
     precision: str = "auto",
     batch_size: int = 64,
+    config: ScoringConfig = DEFAULT_CONFIG,
 ) -> list[ScoredEncounter]:
     """Score transcripts in one call: paths (folders read recursively) or encounters.
 
@@ -341,5 +350,5 @@ def score(
         sources = [sources]
     path = str(Path(model or default_model_path()).resolve())
     classifier = _cached_classifier(path, precision)
-    scorer = Scorer(classifier, roles=roles, setting=setting)
+    scorer = Scorer(classifier, roles=roles, setting=setting, config=config)
     return list(scorer.pipe(sources, format=format, batch_size=batch_size))

@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .config import COMPONENT_WEIGHTS, DEFAULT_CONFIG, ScoringConfig
 from .errors import CompassionError, Errors
 from .highlights import Highlight
 from .linking import CueLink
-from .measures import NAN, WEIGHTS, CompassionScore, inclusiveness_score
+from .measures import NAN, CompassionScore, inclusiveness_score
 from .model import (
     EXPRESSING_ROLES,
     LABELS,
@@ -127,10 +128,10 @@ def _flat_highlight(encounter_id: str, h: Highlight) -> dict[str, Any]:
     }
 
 
-def speakers_frame(encounter: Encounter, decided: np.ndarray, cues: list[CueLink]
-                   ) -> pd.DataFrame:
+def speakers_frame(encounter: Encounter, decided: np.ndarray, cues: list[CueLink], *,
+                   config: ScoringConfig = DEFAULT_CONFIG) -> pd.DataFrame:
     """One row per speaker (:func:`speaker_rows`)."""
-    return pd.DataFrame(speaker_rows(encounter, decided, cues))
+    return pd.DataFrame(speaker_rows(encounter, decided, cues, config=config))
 
 
 def encounter_row(
@@ -177,13 +178,14 @@ def encounter_row(
     row["questions_responding"] = int((asked & responding).sum())
     row["questions_expressing"] = int((asked & expressing).sum())
     row["compassion_score"] = score.value
-    for name in WEIGHTS:
+    for name in COMPONENT_WEIGHTS:
         row[f"component_{name}"] = score.components.get(name, NAN)
     return row
 
 
 def speaker_rows(
-    encounter: Encounter, decided: np.ndarray, links: list[CueLink]
+    encounter: Encounter, decided: np.ndarray, links: list[CueLink], *,
+    config: ScoringConfig = DEFAULT_CONFIG,
 ) -> list[dict[str, object]]:
     """One row per speaker: talk, questions, label counts and rates, cues raised/answered."""
     view = encounter.view
@@ -227,7 +229,7 @@ def speaker_rows(
         row["cues_raised"] = raised.get(spk.id, 0)
         row["cue_episodes_answered"] = answered.get(spk.id, 0)
         row["inclusiveness_score"] = (
-            inclusiveness_score(turns, row["n_inclusive"])  # type: ignore[arg-type]
+            inclusiveness_score(turns, row["n_inclusive"], config=config)  # type: ignore[arg-type]
             if spk.role == "leader" else NAN
         )
         rows.append(row)

@@ -16,7 +16,6 @@ from compassion_nlp.segment import (
     default_nlp,
     segment,
     segment_many,
-    utterance_rules,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,8 +48,26 @@ def test_pipeline_and_constants():
     nlp = default_nlp()
     assert nlp.pipe_names == ["sentencizer", "utterance_rules"]
     assert default_nlp() is nlp
-    assert callable(utterance_rules)
     assert 0 < MIN_WORDS < MAX_WORDS < LONG_WORDS
+
+
+def test_segmenter_thresholds_are_spacy_config() -> None:
+    """A blank pipeline can add the component with its own thresholds."""
+    import spacy
+
+    from compassion_nlp.config import ScoringConfig
+    from compassion_nlp.segment import segmenter
+
+    run = "blah " * 60  # one unpunctuated run with no clause starts
+    default = list(default_nlp()(run).sents)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("utterance_rules", config={"max_words": 15})
+    short = list(nlp(run).sents)
+    assert len(short) > len(default)
+    assert all(len([t for t in s if t.is_alpha]) <= 15 for s in short)
+    assert nlp.get_pipe_meta("utterance_rules").default_config["max_words"] == MAX_WORDS
+    assert segmenter(ScoringConfig(segment_max_words=15)) is default_nlp(15, MIN_WORDS, LONG_WORDS)
 
 
 def test_plain_sentences_and_questions():
