@@ -20,13 +20,13 @@ from compassion_nlp.training import (
     train,
 )
 
-from .conftest import _EXAMPLES, _NEUTRAL, tiny_corpus, tiny_model_and_tokenizer
+from .helpers import EXAMPLES, NEUTRAL, tiny_corpus, tiny_model_and_tokenizer
 
 
 def write_pool(path: Path, n: int = 200, seed: int = 3) -> Path:
     """Unlabelled utterances in the pool format, from two sources."""
     rng = random.Random(seed)
-    texts = [t for ts in _EXAMPLES.values() for t in ts] + _NEUTRAL
+    texts = [t for ts in EXAMPLES.values() for t in ts] + NEUTRAL
     with path.open("w") as fh:
         for i in range(n):
             fh.write(json.dumps({

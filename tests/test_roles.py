@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,16 +18,11 @@ from compassion_nlp.roles import (
     parse_role_mapping,
 )
 
-EVALUATE = Path(__file__).resolve().parents[1] / "evaluation" / "roles" / "evaluate.py"
-
 
 def _evaluate_module():
-    spec = importlib.util.spec_from_file_location("roles_evaluate", EVALUATE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["roles_evaluate"] = module
-    spec.loader.exec_module(module)
-    return module
+    from evaluation.roles import evaluate
+
+    return evaluate
 
 
 def encounter(turns: list[tuple[str, str]], *, hints: dict[str, tuple[str, float]] | None = None,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,6 @@ from compassion_nlp.segment import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-EVALUATE = REPO / "evaluation" / "segmentation" / "evaluate.py"
 
 
 def split(text: str) -> list[str]:
@@ -275,14 +272,9 @@ def test_times_and_source_lines_come_from_pieces():
 
 
 def _evaluate_module():
-    spec = importlib.util.spec_from_file_location("segmentation_evaluate", EVALUATE)
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.get(spec.name)
-    if module is None:
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-    return module
+    from evaluation.segmentation import evaluate
+
+    return evaluate
 
 
 def test_gold_file_is_consistent():

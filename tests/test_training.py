@@ -24,7 +24,7 @@ from compassion_nlp.training import (
     load_corpus,
 )
 
-from .conftest import tiny_corpus
+from .helpers import tiny_corpus
 
 
 def test_tiny_model_learns_and_saves_a_self_describing_folder(tiny_model_dir: Path) -> None:
@@ -75,7 +75,7 @@ def test_precision_auto_resolves_and_unknown_precision_is_refused(tiny_model_dir
 def test_training_is_deterministic(tmp_path: Path) -> None:
     from compassion_nlp.training import train
 
-    from .conftest import tiny_model_and_tokenizer
+    from .helpers import tiny_model_and_tokenizer
 
     corpus = tiny_corpus(tmp_path / "c.jsonl", rows=120)
     outputs = []

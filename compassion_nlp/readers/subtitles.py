@@ -76,10 +76,9 @@ def looks_like_srt(head: str) -> bool:
 
 @dataclass
 class _Cue:
-    """One cue as scanned: its number in the file, timing line and text lines."""
+    """One cue as scanned: its number in the file, times and text lines."""
 
     number: int
-    timing_line: int
     start: float | None
     end: float | None
     lines: list[tuple[int, str]] = field(default_factory=list)
@@ -219,11 +218,11 @@ def _scan(path: Path, text: str, kind: str) -> tuple[list[_Cue], dict[str, int],
             line_no, timing_text = block[k]
             number = len(cues) + 1
             start, end = times.timing(timing_text, line_no, number)
-            cues.append(_Cue(number, line_no, start, end))
+            cues.append(_Cue(number, start, end))
             previous = k + 1
         add_text(block[previous:], payload=True)
     if loose:
-        cues.insert(0, _Cue(0, loose[0][0], None, None, loose))
+        cues.insert(0, _Cue(0, None, None, loose))
     return cues, counts, times
 
 

@@ -179,13 +179,6 @@ def parse_lines(lines: Iterable[tuple[int, str]]) -> list[Fragment]:
     return fragments
 
 
-def looks_like_text_transcript(text: str) -> bool:
-    """True when at least two lines carry an accepted speaker prefix."""
-    lines = list(enumerate(text.splitlines()[:400], 1))
-    fragments = parse_lines(lines)
-    return sum(1 for f in fragments if f.speaker is not None) >= 2
-
-
 def _parse(paths: tuple[Path, ...], texts: list[str]) -> list[RawTranscript]:
     """A speaker-prefixed text transcript; E005 (E004 for an unknown extension) when no line
     starts with a speaker label."""
