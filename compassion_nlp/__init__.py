@@ -3,7 +3,7 @@
 >>> from compassion_nlp import load
 >>> scorer = load()                       # the shipped model, offline
 >>> scored = scorer("consultation.vtt")   # read, segment, roles, classify, link, score
->>> scored.score, scored.missed_opportunities
+>>> scored.compassion.value, scored.missed_opportunities
 >>> scored.utterances_df()
 
 >>> from compassion_nlp import score      # or in one call, the model kept between calls
@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from .errors import CompassionError
 from .model import Encounter, Piece, Speaker, Turn, Utterance, utterances_dataframe
-from .readers import read, read_paths, read_string
+from .pipeline import read, read_paths, read_string
 from .scoring import ScoredEncounter, Scorer, load, score
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "CompassionError",

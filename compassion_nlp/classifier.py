@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,11 +20,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from .errors import CompassionError, Errors
+from .model import LABELS
 
 if TYPE_CHECKING:
     import torch
 
-LABELS: tuple[str, ...] = ("EMPATHIC", "CONFIRMING", "PURSUING", "INCLUSIVE", "CUE")
 CONFIG_NAME = "compassion.json"
 Framing = Literal["utterance", "context"]
 Precision = Literal["float32", "bfloat16", "int8"]
@@ -135,7 +134,7 @@ def library_versions() -> dict[str, str]:
     import torch
     import transformers
 
-    from . import __version__
+    from .version import __version__
 
     return {
         "compassion_nlp": __version__,
@@ -184,11 +183,15 @@ class UtteranceClassifier:
 
         quiet_transformers()
         path = Path(path)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        if not (path / CONFIG_NAME).is_file() or not (path / "config.json").is_file():
+            raise CompassionError(Errors.E034, path)
         if threads:
             torch.set_num_threads(threads)
         config = ClassifierConfig.load(path)
+        if tuple(config.labels) != LABELS:
+            raise CompassionError(
+                Errors.E019, path, found=", ".join(config.labels), expected=", ".join(LABELS)
+            )
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         model = AutoModelForSequenceClassification.from_pretrained(
             path, local_files_only=True, dtype=torch.float32

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from .decoding import DEFAULT_MAX_MB
-from .errors import CompassionError
+from .errors import CompassionError, Errors
 from .model import Role, Setting
 
 app = typer.Typer(
@@ -25,7 +25,14 @@ app = typer.Typer(
     help="Score compassionate communication in clinical and leadership transcripts.",
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+#: stderr; markup is off so that a path such as ``notes[/x].txt`` is printed as it is
+err = Console(stderr=True, markup=False, highlight=False)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    """Print a coded error in red (no traceback) and return the usage-error exit."""
+    err.print(str(exc), style="red")
+    return typer.Exit(2)
 
 
 
@@ -88,9 +95,9 @@ def _progress() -> Iterator[Callable[[int, int, str], None]]:
 def _report_failures(failures: list[tuple[str, str]]) -> None:
     if not failures:
         return
-    err.print(f"\n[bold red]{len(failures)} file(s) failed:[/bold red]")
+    err.print(f"\n{len(failures)} file(s) failed:", style="bold red")
     for source, message in failures:
-        err.print(f"  {source}: {message}", markup=False, highlight=False)
+        err.print(f"  {source}: {message}")
 
 
 @app.command("read")
@@ -105,7 +112,7 @@ def read_cli(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each file."),
 ) -> None:
     """Read transcripts into a table of utterances with speakers and roles."""
-    from .readers import read_to_table
+    from .outputs import read_to_table
     from .tables import check_table_path
 
     _setup_logging(verbose)
@@ -118,8 +125,7 @@ def read_cli(
                 max_mb=max_mb, progress=update,
             )
     except CompassionError as exc:
-        err.print(f"[red]{exc}[/red]", markup=True, highlight=False)
-        raise typer.Exit(2) from None
+        raise _fail(exc) from None
     err.print(
         f"Read {summary.encounters} encounter(s), {summary.utterances} utterance(s) "
         f"from {summary.sources} source(s) -> {out}"
@@ -174,9 +180,8 @@ def score_cli(
             summary = score_to_folder(scorer, paths, out, format=format, ext=ext, force=force,
                                       batch_size=batch_size, reports=reports,
                                       progress=update)
-    except (CompassionError, FileNotFoundError) as exc:
-        err.print(f"[red]{exc}[/red]", markup=True, highlight=False)
-        raise typer.Exit(2) from None
+    except CompassionError as exc:
+        raise _fail(exc) from None
     err.print(
         f"Scored {summary.encounters} encounter(s), {summary.utterances} utterance(s)"
         + (f"; {summary.skipped} already scored (use --force to redo)" if summary.skipped else "")
@@ -212,13 +217,19 @@ def train_cli(
     """
     import json
 
-    from .training import CorpusError, TrainingArguments, train
+    from .training import TrainingConfig, train
 
     _setup_logging(verbose)
     try:
         settings: dict[str, object] = {}
         if config is not None:
-            settings.update(json.loads(config.read_text()))
+            try:
+                settings.update(json.loads(config.read_text()))
+            except (OSError, ValueError) as exc:
+                raise CompassionError(
+                    Errors.E030, detail=f"{config}: not a readable JSON file "
+                    f"({type(exc).__name__})"
+                ) from None
         given = {
             "corpus": corpus, "output_dir": output_dir, "base_model": base_model,
             "framing": framing, "epochs": epochs, "learning_rate": learning_rate,
@@ -226,11 +237,12 @@ def train_cli(
             "threads": threads,
         }
         settings.update({k: v for k, v in given.items() if v is not None})
-        args = TrainingArguments(**settings)  # type: ignore[arg-type]
-        result = train(args)
-    except (CorpusError, ValueError, TypeError, ImportError, OSError, FloatingPointError) as exc:
-        err.print(f"[red]{exc}[/red]", markup=True, highlight=False)
-        raise typer.Exit(2) from None
+        unknown = sorted(set(settings) - set(TrainingConfig.__dataclass_fields__))
+        if unknown:
+            raise CompassionError(Errors.E030, detail=f"unknown setting(s) {', '.join(unknown)}")
+        result = train(TrainingConfig(**settings))  # type: ignore[arg-type]
+    except CompassionError as exc:
+        raise _fail(exc) from None
     err.print(
         f"Best epoch {result.best_epoch}; dev macro-F1 {result.dev_metrics['macro_f1']:.3f}; "
         f"{result.seconds / 60:.1f} min -> {result.output_dir}"
@@ -243,8 +255,6 @@ def _setting(value: str | None) -> Setting | None:
     if value is None:
         return None
     if value not in SETTINGS:
-        from .errors import Errors
-
         raise CompassionError(Errors.E014, name=value, settings=", ".join(SETTINGS))
     return value  # type: ignore[return-value]
 

@@ -3,7 +3,7 @@
 The shipped model can be distilled from a larger fine-tuned teacher (all-mpnet-base-v2): the
 teacher labels a pool of unlabelled real utterances with calibrated probabilities
 (:func:`soft_label_file`), and :func:`compassion_nlp.training.train` learns them as soft targets
-beside the gold rows (``TrainingArguments.soft_labelled``).
+beside the gold rows (``TrainingConfig.soft_labelled``).
 
 A pool file is JSON Lines, one utterance per line: ``{"text", "role", "previous_text",
 "previous_role", "source", "encounter_id"}`` (``data/scripts/unlabelled_pool.py`` writes it
@@ -22,7 +22,9 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from .classifier import LABELS, ClassifierInput, UtteranceClassifier
+from .classifier import ClassifierInput, UtteranceClassifier
+from .errors import CompassionError, Errors
+from .model import LABELS
 
 logger = logging.getLogger("compassion_nlp")
 
@@ -39,10 +41,14 @@ def read_pool(path: str | Path) -> Iterator[dict]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}: line {number} is not JSON ({exc.msg}).") from None
+                raise CompassionError(
+                    Errors.E031, detail=f"{path}: line {number} is not JSON ({exc.msg})."
+                ) from None
             missing = [c for c in POOL_COLUMNS if not isinstance(row.get(c), str)]
             if missing:
-                raise ValueError(f"{path}: line {number} lacks {', '.join(missing)}.")
+                raise CompassionError(
+                    Errors.E031, detail=f"{path}: line {number} lacks {', '.join(missing)}."
+                )
             yield row
 
 
@@ -72,7 +78,8 @@ def soft_label_file(
         else UtteranceClassifier.from_pretrained(teacher, precision=precision, threads=threads)
     )
     if tuple(clf.labels) != LABELS:
-        raise ValueError(f"The teacher's labels {clf.labels} are not {LABELS}.")
+        raise CompassionError(Errors.E019, teacher, found=", ".join(clf.labels),
+                              expected=", ".join(LABELS))
     out = Path(out)
     done = 0
     if out.exists():

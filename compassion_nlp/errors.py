@@ -62,9 +62,33 @@ class Errors(str, Enum):
         "[E018] {path}: reading {format} needs the optional package {package}: "
         "pip install 'compassion-nlp[{extra}]'."
     )
+    E019 = (
+        "[E019] {path}: the model's labels are {found}, not the codebook's {expected} in that "
+        "order. Every table indexes labels by position: retrain or relabel the model folder."
+    )
+    E021 = (
+        "[E021] The shipped model '{name}' was not found next to the package or in models/. "
+        "Reinstall compassion-nlp, or pass load(path) / set COMPASSION_NLP_MODEL."
+    )
     E020 = (
         "[E020] {path}: no {format} cues with text found ({detail}). A subtitle file needs "
         "cues: a timing line such as '00:00:01.000 --> 00:00:04.000' followed by text."
+    )
+    E022 = (
+        "[E022] {path}: holds {n} encounters (a file of many dialogues); score it with "
+        "scorer.pipe([...]) or compassion_nlp.score(...)."
+    )
+    E023 = "[E023] Unknown component weight(s) {names}: the components are {known}."
+    E030 = "[E030] Invalid training settings: {detail}."
+    E031 = "[E031] {detail}"
+    E032 = "[E032] {detail}"
+    E033 = (
+        "[E033] The training loss became {loss} at epoch {epoch}; lower the learning rate or "
+        "check the base model's precision."
+    )
+    E034 = (
+        "[E034] {path}: not a compassion-nlp model folder (it needs compassion.json, "
+        "config.json, the weights and the tokenizer). Give the folder that train() wrote."
     )
     E040 = "[E040] {path}: the file could not be read ({detail}). Check its permissions."
     E041 = (
@@ -99,6 +123,21 @@ class CompassionError(Exception):
         self.code = template.name
         self.path = str(path) if path is not None else None
         super().__init__(template.value.format(path=path, **kwargs))
+
+
+def internal_error(path: str | Path, exc: BaseException) -> CompassionError:
+    """E041 for a bug met while reading ``path``: it names the exception type and the innermost
+    compassion_nlp frame, never the exception text (which may quote the transcript)."""
+    import traceback
+
+    where = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if "compassion_nlp" in frame.filename:
+            where = f" at {Path(frame.filename).name}:{frame.lineno}"
+    logger.debug("internal error reading %s: %s%s", path, type(exc).__name__, where)
+    error = CompassionError(Errors.E041, path, detail=f"{type(exc).__name__}{where}")
+    error.__cause__ = exc  # kept for debugging; the message itself quotes nothing
+    return error
 
 
 def warn(template: Warnings, path: str | Path, **kwargs: object) -> str:

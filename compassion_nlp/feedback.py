@@ -10,17 +10,9 @@ import re
 from pathlib import Path
 
 from .highlights import Highlight, Moment
-from .measures import INCLUSIVE_FULL_MARKS, TALK_FULL_MARKS
+from .measures import component_words
 from .scoring import ScoredEncounter
-
-_COMPONENT_WORDS = {
-    "responsiveness": "Emotional moments answered with empathy, validation or exploration",
-    "compassionate_talk": f"Compassionate statements (full marks at {TALK_FULL_MARKS} per 10 "
-                          "utterances)",
-    "depth": "Answers that validate or explore the concern, not only name it",
-    "inclusiveness": f"Invitations and appreciation (full marks at 1 per "
-                     f"{round(1 / INCLUSIVE_FULL_MARKS)} leader turns)",
-}
+from .tables import write_text
 
 
 def _pct(x: float) -> str:
@@ -44,12 +36,13 @@ def _quote(m: Moment) -> str:
 def render(scored: ScoredEncounter) -> str:
     """The Markdown feedback report of one scored encounter."""
     row = scored.encounter_row()
-    score = scored.score
+    score = scored.compassion
     lines = [f"# Feedback: {scored.id}", ""]
-    total = "not applicable" if math.isnan(score.score) else f"**{score.score:.0f} / 100**"
+    total = "not applicable" if math.isnan(score.value) else f"**{score.value:.0f} / 100**"
     lines += [f"Compassion score: {total}", "", "| component | |", "|---|---|"]
+    words = component_words(score.config)
     for name, value in score.components.items():
-        lines.append(f"| {_COMPONENT_WORDS[name]} | {_pct(value)} |")
+        lines.append(f"| {words[name]} | {_pct(value)} |")
     lines += [
         "",
         f"{row['cue_episodes']} emotional moment(s) raised, {row['cues_responded']} answered, "
@@ -95,7 +88,4 @@ def report_filename(encounter_id: str) -> str:
 
 def write_report(scored: ScoredEncounter, folder: Path) -> Path:
     """Write the report into ``folder`` and return its path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / report_filename(scored.id)
-    path.write_text(render(scored), encoding="utf-8")
-    return path
+    return write_text(folder / report_filename(scored.id), render(scored))

@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 import numpy as np
 
-from .classifier import LABELS
+from .config import DEFAULT_CONFIG
 from .linking import CueLink
-from .model import RESPONDING_ROLES, Encounter, Utterance
-
-#: exemplary moments kept per encounter
-TOP_EXEMPLARY = 3
-_EXEMPLARY_LABELS = ("EMPATHIC", "CONFIRMING", "PURSUING", "INCLUSIVE")
+from .model import EXEMPLARY_LABELS, LABELS, RESPONDING_ROLES, Encounter
 
 
 @dataclass(frozen=True)
@@ -67,10 +63,6 @@ class Highlight:
     cue_kind: str | None = None
     suggestion: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return asdict(self)
-
 
 @lru_cache(maxsize=1)
 def phrase_bank() -> dict[str, Any]:
@@ -98,59 +90,64 @@ def suggestion_for(kind: str, key: str, setting: str) -> str:
     return str(options[digest % len(options)])
 
 
-def _moment(encounter: Encounter, utt: Utterance) -> Moment:
-    turn = next(t for t in encounter.turns if t.id == utt.turn_id)
-    speaker = encounter.speakers[turn.speaker]
-    return Moment(utt.id, utt.turn_id, speaker.name, speaker.role, utt.text, utt.start, utt.end,
-                  utt.source_line)
+def _moment(encounter: Encounter, i: int) -> Moment:
+    """The ``i``-th utterance of the encounter as a quotable moment."""
+    view = encounter.view
+    utt = view.utterances[i]
+    return Moment(utt.id, utt.turn_id, view.names[i], view.roles[i], utt.text, utt.start,
+                  utt.end, utt.source_line)
 
 
 def highlights(
-    encounter: Encounter, probs: np.ndarray, decided: np.ndarray, links: list[CueLink]
+    encounter: Encounter, probs: np.ndarray, decided: np.ndarray, links: list[CueLink], *,
+    top: int = DEFAULT_CONFIG.top_exemplary,
 ) -> list[Highlight]:
-    """Exemplary moments (top :data:`TOP_EXEMPLARY`) and every missed cue episode."""
-    utterances = encounter.utterances
-    turn_of = {t.id: t for t in encounter.turns}
+    """The ``top`` exemplary moments and every missed cue episode."""
+    view = encounter.view
+    utterances = view.utterances
     cue_of_response: dict[int, int] = {}
     for link in links:
         if link.response_index is not None:
             cue_of_response.setdefault(link.response_index, link.cue_index)
-    cols = [LABELS.index(label) for label in _EXEMPLARY_LABELS]
+    cols = [LABELS.index(label) for label in EXEMPLARY_LABELS]
     candidates = []
-    for i, utt in enumerate(utterances):
-        role = encounter.speakers[turn_of[utt.turn_id].speaker].role
+    for i, role in enumerate(view.roles):
         if role not in RESPONDING_ROLES or not decided[i, cols].any():
             continue
         best = max(float(probs[i, c]) for c in cols if decided[i, c])
         candidates.append((best, i))
     candidates.sort(key=lambda x: (-x[0], x[1]))
     out: list[Highlight] = []
-    for rank, (p, i) in enumerate(candidates[:TOP_EXEMPLARY], 1):
+    for rank, (p, i) in enumerate(candidates[:top], 1):
         cue = cue_of_response.get(i)
         out.append(Highlight(
-            kind="exemplary", rank=rank, moment=_moment(encounter, utterances[i]),
-            labels=tuple(label for label, c in zip(_EXEMPLARY_LABELS, cols, strict=True)
+            kind="exemplary", rank=rank, moment=_moment(encounter, i),
+            labels=tuple(label for label, c in zip(EXEMPLARY_LABELS, cols, strict=True)
                          if decided[i, c]),
             probability=round(p, 4),
-            cue=_moment(encounter, utterances[cue]) if cue is not None else None,
+            cue=_moment(encounter, cue) if cue is not None else None,
         ))
     rank = 0
     seen: set[int] = set()
     cue_col = LABELS.index("CUE")
+    episodes: dict[int, list[CueLink]] = {}
+    for link in links:
+        episodes.setdefault(link.episode, []).append(link)
     for link in links:
         if link.responded or link.episode in seen:
             continue
         seen.add(link.episode)
         rank += 1
-        episode = [x for x in links if x.episode == link.episode]
+        episode = episodes[link.episode]
         strongest = max(episode, key=lambda x: probs[x.cue_index, cue_col])
         utt = utterances[strongest.cue_index]
         text = " ".join(utterances[x.cue_index].text for x in episode)
         kind = cue_kind(text)
         out.append(Highlight(
-            kind="missed", rank=rank, moment=_moment(encounter, utt), labels=("CUE",),
+            kind="missed", rank=rank, moment=_moment(encounter, strongest.cue_index),
+            labels=("CUE",),
             probability=round(float(probs[strongest.cue_index, cue_col]), 4),
-            followed_by=(_moment(encounter, utterances[link.followed_by_index])
+            followed_by=(_moment(encounter, link.followed_by_index)
                          if link.followed_by_index is not None else None),
             cue_kind=kind,
             suggestion=suggestion_for(kind, f"{encounter.id}|{utt.id}", encounter.setting),

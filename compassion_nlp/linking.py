@@ -19,31 +19,12 @@ PURSUING; otherwise it is a **missed opportunity**. In detail:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from .classifier import LABELS
-from .model import EXPRESSING_ROLES, RESPONDING_ROLES, Encounter
-
-#: labels that count as a response to a cue
-RESPONSE_LABELS: tuple[str, ...] = ("EMPATHIC", "CONFIRMING", "PURSUING")
-#: substantive responding utterances looked at after a cue
-WINDOW = 2
-
-_BACKCHANNEL = re.compile(
-    r"^(?:(?:mm+[- ]?hm+|m+hm+|uh[- ]?huh|hmm+|mm+|yeah|yes|yep|yup|ok(?:ay)?|right|alright|"
-    r"all right|sure|i see|oh|ah|aha|uh|um|er|erm|good|great|fine|got it|gotcha|cool|"
-    r"wow|really|no|nope|exactly|absolutely|of course|thank you|thanks)[\s,.!?]*)+$",
-    re.IGNORECASE,
-)
-
-
-def is_backchannel(text: str) -> bool:
-    """True for back-channels and fillers that neither respond nor move the talk on."""
-    stripped = text.strip().strip(".,!?…").strip()
-    return not stripped or bool(_BACKCHANNEL.match(stripped))
+from .config import DEFAULT_CONFIG
+from .model import EXPRESSING_ROLES, LABELS, RESPONDING_ROLES, RESPONSE_LABELS, Encounter
 
 
 @dataclass(frozen=True)
@@ -79,22 +60,23 @@ class CueLink:
     raised_again: bool = False
 
 
-def link_cues(encounter: Encounter, decided: np.ndarray) -> list[CueLink]:
+def link_cues(
+    encounter: Encounter, decided: np.ndarray, *, window: int = DEFAULT_CONFIG.cue_window
+) -> list[CueLink]:
     """Link every CUE of an expressing-role speaker to the response it got.
 
     Args:
         encounter: a segmented encounter with roles.
         decided: boolean labels, shape ``(len(encounter.utterances), len(LABELS))``.
+        window: substantive responding utterances looked at after a cue.
     """
-    utterances = encounter.utterances
+    view = encounter.view
+    utterances, roles, speakers = view.utterances, view.roles, view.speakers
     if len(utterances) != len(decided):
         raise ValueError("one row of labels per utterance is needed")
-    turn_of = {t.id: t for t in encounter.turns}
-    roles = [encounter.speakers[turn_of[u.turn_id].speaker].role for u in utterances]
-    speakers = [turn_of[u.turn_id].speaker for u in utterances]
     cue_col = LABELS.index("CUE")
     response_cols = [LABELS.index(label) for label in RESPONSE_LABELS]
-    back = [is_backchannel(u.text) for u in utterances]
+    back = [not s for s in view.substantive]
 
     links: list[CueLink] = []
     episode = 0
@@ -117,7 +99,8 @@ def link_cues(encounter: Encounter, decided: np.ndarray) -> list[CueLink]:
         last_episode_end = start
         if start not in window_cache:
             window_cache[start] = _scan(
-                utterances, speakers, roles, back, decided, response_cols, start, speakers[i]
+                utterances, speakers, roles, back, decided, response_cols, start, speakers[i],
+                window,
             )
         response, followed = window_cache[start]
         link = CueLink(
@@ -157,7 +140,8 @@ def _same_episode(utterances, speakers, roles, back, window_start, i, speaker) -
     return True
 
 
-def _scan(utterances, speakers, roles, back, decided, response_cols, start, cue_speaker):
+def _scan(utterances, speakers, roles, back, decided, response_cols, start, cue_speaker,
+          window):
     """(first responding utterance with a response label, first substantive responding
     utterance) within the window starting at ``start``."""
     seen = 0
@@ -174,7 +158,7 @@ def _scan(utterances, speakers, roles, back, decided, response_cols, start, cue_
         if decided[j, response_cols].any():
             return j, followed
         seen += 1
-        if seen >= WINDOW:
+        if seen >= window:
             break
     return None, followed
 

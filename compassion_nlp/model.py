@@ -6,12 +6,15 @@ stretch of talk by one :class:`Speaker`, and an :class:`Utterance` is a sentence
 inside a turn, the unit that is classified.
 
 All objects are frozen dataclasses; later stages return new objects (``dataclasses.replace``).
+The codebook's labels and their groups live here too: every stage reads them from this module.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -24,6 +27,18 @@ ROLES: tuple[str, ...] = ("clinician", "patient", "leader", "staff", "other", "u
 SETTINGS: tuple[str, ...] = ("clinical", "meeting")
 RESPONDING_ROLES: frozenset[str] = frozenset({"clinician", "leader"})
 EXPRESSING_ROLES: frozenset[str] = frozenset({"patient", "staff"})
+
+#: the codebook's labels, in the order of every model's outputs and every table's columns
+LABELS: tuple[str, ...] = ("EMPATHIC", "CONFIRMING", "PURSUING", "INCLUSIVE", "CUE")
+#: labels scored for the responding roles (clinician, leader)
+RESPONDING_LABELS: tuple[str, ...] = ("EMPATHIC", "CONFIRMING", "PURSUING", "INCLUSIVE")
+#: labels scored for the expressing roles (patient, staff)
+EXPRESSING_LABELS: tuple[str, ...] = ("CUE",)
+#: labels that answer a cue (the codebook's response rule)
+RESPONSE_LABELS: tuple[str, ...] = ("EMPATHIC", "CONFIRMING", "PURSUING")
+#: labels that make a compassionate moment worth showing as exemplary
+EXEMPLARY_LABELS: tuple[str, ...] = RESPONDING_LABELS
+_QUESTION = re.compile(r"\?\s*$")
 
 #: Columns of the utterance table, in order (see :meth:`Encounter.to_dataframe`).
 UTTERANCE_COLUMNS: tuple[str, ...] = (
@@ -164,6 +179,11 @@ class Encounter:
         """All utterances, in order."""
         return [u for turn in self.turns for u in turn.utterances]
 
+    @cached_property
+    def view(self) -> UtteranceView:
+        """What every stage needs to know about each utterance, built once."""
+        return UtteranceView.of(self)
+
     def speaker_of(self, turn: Turn) -> Speaker:
         """The :class:`Speaker` of a turn."""
         return self.speakers[turn.speaker]
@@ -192,6 +212,49 @@ class Encounter:
     def to_dataframe(self) -> pd.DataFrame:
         """The utterances as a tidy DataFrame, one row each (:data:`UTTERANCE_COLUMNS`)."""
         return utterances_dataframe([self])
+
+
+@dataclass(frozen=True)
+class UtteranceView:
+    """Per-utterance facts that linking, measures, highlights and scoring share, in
+    :attr:`Encounter.utterances` order (built once per encounter: :attr:`Encounter.view`).
+
+    Attributes:
+        utterances: the utterances.
+        turns: the turn of each utterance.
+        speakers: its speaker's id; ``names``: that speaker's display name.
+        roles: its speaker's role.
+        substantive: not a back-channel (:func:`compassion_nlp.lexicon.is_backchannel`).
+        questions: ends with a question mark.
+        words: its number of words.
+    """
+
+    utterances: tuple[Utterance, ...]
+    turns: tuple[Turn, ...]
+    speakers: tuple[str, ...]
+    names: tuple[str, ...]
+    roles: tuple[str, ...]
+    substantive: tuple[bool, ...]
+    questions: tuple[bool, ...]
+    words: tuple[int, ...]
+
+    @classmethod
+    def of(cls, encounter: Encounter) -> UtteranceView:
+        """Build the view of an encounter."""
+        from .lexicon import is_backchannel
+
+        pairs = [(turn, u) for turn in encounter.turns for u in turn.utterances]
+        speakers = [encounter.speakers[turn.speaker] for turn, _ in pairs]
+        return cls(
+            utterances=tuple(u for _, u in pairs),
+            turns=tuple(turn for turn, _ in pairs),
+            speakers=tuple(s.id for s in speakers),
+            names=tuple(s.name for s in speakers),
+            roles=tuple(s.role for s in speakers),
+            substantive=tuple(not is_backchannel(u.text) for _, u in pairs),
+            questions=tuple(bool(_QUESTION.search(u.text)) for _, u in pairs),
+            words=tuple(len(u.text.split()) for _, u in pairs),
+        )
 
 
 def utterances_dataframe(encounters: list[Encounter]) -> pd.DataFrame:

@@ -1,6 +1,8 @@
-"""Batch scoring to an output folder: the five tables, written atomically, resumable.
+"""Batch runs that write to disk: the scoring tables of a folder of transcripts, and the table
+of utterances of a read-only run. Both are resumable or atomic, and list every failure.
 
-``score_to_folder`` reads every transcript, scores it, and writes to ``out``:
+``score_to_folder`` scores every transcript (through :meth:`Scorer.pipe`) and writes to
+``out``:
 
 - ``utterances.<ext>``: one row per utterance (read columns, ``p_<label>``, ``<label>``);
 - ``encounters.<ext>``: one row per encounter (counts, rates, cues, score and components);
@@ -19,30 +21,82 @@ through a temporary file, so a reader never sees half a file).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .tables import read_table, write_table
+from .decoding import DEFAULT_MAX_MB
+from .errors import CompassionError
+from .model import Encounter, Role, Setting, utterances_dataframe
+from .pipeline import read_sources
+from .readers import check_format, discover
+from .tables import (
+    TABLES,
+    atomic_write,
+    check_table_path,
+    empty_table,
+    read_table,
+    write_table,
+    write_text,
+)
 
-TABLES: tuple[str, ...] = ("utterances", "encounters", "speakers", "cues", "highlights")
+if TYPE_CHECKING:
+    from .scoring import Scorer
 
 
 @dataclass
-class ScoreSummary:
-    """What a batch run did."""
+class RunSummary:
+    """What a batch run did: counts, and every failure as (source id, message)."""
 
     sources: int = 0
     encounters: int = 0
     skipped: int = 0
     utterances: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    ignored: list[Path] = field(default_factory=list)
     out: Path | None = None
+
+    def add_failures(self, errors: Iterable[tuple[str, CompassionError]]) -> None:
+        """Record failed sources with their coded messages."""
+        self.failures.extend((source, str(error)) for source, error in errors)
+
+
+def read_to_table(
+    paths: Iterable[str | Path],
+    out: str | Path,
+    *,
+    format: str | None = None,
+    roles: dict[str, Role] | None = None,
+    setting: Setting | None = None,
+    max_mb: float = DEFAULT_MAX_MB,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> RunSummary:
+    """Read many transcripts and write one utterance table (``.parquet``, ``.csv``,
+    ``.jsonl``); failures are collected, not raised.
+
+    Args:
+        progress: called as ``progress(done, total, source_id)`` after each source.
+    """
+    check_table_path(out)
+    check_format(format)
+    sources, ignored = discover(paths)
+    summary = RunSummary(sources=len(sources), ignored=ignored)
+    encounters: list[Encounter] = []
+    results = read_sources(sources, format=format, roles=roles, setting=setting, max_mb=max_mb)
+    for done, result in enumerate(results, 1):
+        if result.error is not None:
+            summary.add_failures([(result.source.encounter_id, result.error)])
+        encounters.extend(result.encounters)
+        if progress is not None:
+            progress(done, len(sources), result.source.encounter_id)
+    frame = utterances_dataframe(encounters)
+    summary.encounters = len(encounters)
+    summary.utterances = len(frame)
+    write_table(frame, out)
+    return summary
 
 
 def _existing(out: Path, ext: str) -> dict[str, pd.DataFrame]:
@@ -55,7 +109,7 @@ def _existing(out: Path, ext: str) -> dict[str, pd.DataFrame]:
 
 
 def score_to_folder(
-    scorer: Any,
+    scorer: Scorer,
     paths: Iterable[str | Path],
     out: str | Path,
     *,
@@ -65,7 +119,7 @@ def score_to_folder(
     batch_size: int = 64,
     reports: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
-) -> ScoreSummary:
+) -> RunSummary:
     """Score transcripts and write the tables into ``out`` (see the module docstring).
 
     Args:
@@ -76,9 +130,6 @@ def score_to_folder(
         reports: also write a Markdown feedback report per encounter into ``out/reports/``.
         progress: called as ``progress(done, total, source_id)`` after each source.
     """
-    from .readers import discover, read_paths
-    from .tables import check_table_path
-
     out = Path(out)
     check_table_path(out / f"encounters{ext}")
     out.mkdir(parents=True, exist_ok=True)
@@ -86,45 +137,32 @@ def score_to_folder(
     done_ids: set[str] = set()
     if "encounters" in previous:
         done_ids = set(previous["encounters"]["encounter_id"].astype(str))
-    sources, _ = discover(paths)
-    summary = ScoreSummary(sources=len(sources), out=out)
+    sources, ignored = discover(paths)
+    summary = RunSummary(sources=len(sources), ignored=ignored, out=out)
     new: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     encounter_rows: list[dict[str, Any]] = []
-    pending = []
-    finished = 0
 
-    def flush() -> None:
-        if not pending:
-            return
-        for scored in scorer.score_encounters(pending, batch_size=batch_size):
-            new["utterances"].append(scored.utterances_df())
-            encounter_rows.append(scored.encounter_row())
-            new["speakers"].append(scored.speakers_df())
-            new["cues"].append(scored.cues_df())
-            new["highlights"].append(scored.highlights_df())
-            if reports:
-                from .feedback import write_report
+    def keep(encounter: Encounter) -> bool:
+        if encounter.id in done_ids:
+            summary.skipped += 1
+            return False
+        return True
 
-                write_report(scored, out / "reports")
-            summary.encounters += 1
-            summary.utterances += len(scored.encounter.utterances)
-        pending.clear()
+    errors: list[tuple[str, CompassionError]] = []
+    for scored in scorer.pipe(sources, format=format, batch_size=batch_size, errors=errors,
+                              keep=keep, progress=progress):
+        new["utterances"].append(scored.utterances_df())
+        encounter_rows.append(scored.encounter_row())
+        new["speakers"].append(scored.speakers_df())
+        new["cues"].append(scored.cues_df())
+        new["highlights"].append(scored.highlights_df())
+        if reports:
+            from .feedback import write_report
 
-    for result in read_paths([], format=format, roles=scorer.roles, setting=scorer.setting,
-                             max_mb=scorer.max_mb, sources=sources):
-        finished += 1
-        if result.error is not None:
-            summary.failures.append((result.source.encounter_id, str(result.error)))
-        for enc in result.encounters:
-            if enc.id in done_ids:
-                summary.skipped += 1
-                continue
-            pending.append(enc)
-        if sum(len(e.utterances) for e in pending) >= batch_size * 16:
-            flush()
-        if progress is not None:
-            progress(finished, len(sources), result.source.encounter_id)
-    flush()
+            write_report(scored, out / "reports")
+        summary.encounters += 1
+        summary.utterances += len(scored.encounter.view.utterances)
+    summary.add_failures(errors)
     if encounter_rows:
         new["encounters"].append(pd.DataFrame(encounter_rows))
     # the encounters table goes last: an interrupted run leaves those encounters unscored,
@@ -139,52 +177,27 @@ def score_to_folder(
         elif name in previous:
             table = previous[name]
         else:
-            table = _empty(name)
+            table = empty_table(name)
         write_table(table, out / f"{name}{ext}")
     _write_failures(out, summary.failures)
     _write_run(out, scorer, summary)
     return summary
 
 
-def _empty(name: str) -> pd.DataFrame:
-    from .model import UTTERANCE_COLUMNS
-    from .scoring import CUE_COLUMNS, HIGHLIGHT_COLUMNS, LABEL_COLUMNS, PROBABILITY_COLUMNS
-
-    columns = {
-        "utterances": [*UTTERANCE_COLUMNS, *PROBABILITY_COLUMNS, *LABEL_COLUMNS],
-        "cues": list(CUE_COLUMNS),
-        "highlights": list(HIGHLIGHT_COLUMNS),
-        "encounters": ["encounter_id"],
-        "speakers": ["encounter_id", "speaker", "role"],
-    }[name]
-    return pd.DataFrame(columns=columns)
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def _write_failures(out: Path, failures: list[tuple[str, str]]) -> None:
     frame = pd.DataFrame(failures, columns=["source", "error"])
     frame.insert(1, "code", frame["error"].str.extract(r"\[(E\d+)\]", expand=False))
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".failures.csv.", suffix=".tmp")
-    os.close(fd)
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, out / "failures.csv")
+    atomic_write(out / "failures.csv", lambda tmp: frame.to_csv(tmp, index=False))
 
 
-def _write_run(out: Path, scorer: Any, summary: ScoreSummary) -> None:
+def _write_run(out: Path, scorer: Scorer, summary: RunSummary) -> None:
     info = {
         "model": scorer.model_info,
+        "config": scorer.config.to_dict(),
         "sources": summary.sources,
         "encounters_scored": summary.encounters,
         "encounters_skipped": summary.skipped,
         "utterances_scored": summary.utterances,
         "failures": len(summary.failures),
     }
-    _atomic_text(out / "run.json", json.dumps(info, indent=2, default=str) + "\n")
-
-
+    write_text(out / "run.json", json.dumps(info, indent=2, default=str) + "\n")

@@ -22,9 +22,11 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 
 from .errors import CompassionError, Errors
+from .lexicon import ROLE_OF, lexicon_role
 from .model import ROLES, SETTINGS, Encounter, Role, Setting, Speaker
 
 #: Confidence below which a content guess is not used (the speaker stays ``unknown``). Chosen
@@ -32,165 +34,6 @@ from .model import ROLES, SETTINGS, Encounter, Role, Setting, Speaker
 #: accuracy or more; on the held-out half: 82.5 % of speakers get a role, 99.0 % of them the
 #: right one (``evaluation/roles/README.md``).
 CONTENT_THRESHOLD = 0.8
-
-_ENTRIES: dict[Role, tuple[str, ...]] = {
-    "clinician": (
-        "doctor", "dr", "doc", "d", "gp", "physician", "clinician", "nurse", "np", "rn",
-        "therapist", "counsellor", "counselor", "psychologist", "psychiatrist", "consultant",
-        "surgeon", "midwife", "pharmacist", "provider", "practitioner", "resident",
-        "registrar", "medic", "paramedic", "attending", "physio", "physiotherapist", "dentist",
-        "guest clinician", "clinician guest", "health visitor", "hcp", "interviewer",
-        "examiner", "dietitian", "nurse practitioner",
-    ),
-    "patient": (
-        "patient", "p", "pt", "pat", "client", "family", "guest family", "family guest",
-        "guest", "carer", "caregiver", "relative", "mother", "mom", "mum", "father", "dad",
-        "parent", "wife", "husband", "son", "daughter", "partner", "spouse", "friend",
-        "patient guest", "guest patient", "interviewee", "service user",
-    ),
-    "leader": (
-        "chair", "the chair", "chairman", "chairwoman", "chairperson", "convenor", "convener",
-        "host", "moderator", "facilitator", "project manager", "pm", "manager", "team leader",
-        "leader", "lead", "professor", "prof", "supervisor", "director", "ward manager",
-        "matron", "presiding officer", "deputy presiding officer",
-    ),
-    "staff": (
-        "member", "staff", "participant", "team member", "attendee", "marketing",
-        "user interface", "industrial designer", "phd", "grad", "postdoc", "student",
-        "undergrad", "committee member", "researcher", "engineer", "designer", "analyst",
-    ),
-    "other": (
-        "interpreter", "translator", "scribe", "assistant", "observer", "narrator", "dax",
-        "note taker",
-    ),
-}
-_LEXICON = {word: role for role, words in _ENTRIES.items() for word in words}
-_TITLES = {"dr", "doctor", "nurse", "prof", "professor", "sister", "matron"}
-#: entries that a near miss may match (``Docotr``, ``Pateint``, ``Gest_family``): role words
-#: only; kinship words and short words are left out, since names come near them (``Mather``,
-#: ``Carey``, ``Leah``)
-_FUZZY = frozenset({
-    "doctor", "clinician", "physician", "patient", "nurse", "therapist", "counsellor",
-    "counselor", "psychologist", "psychiatrist", "consultant", "practitioner",
-    "nurse practitioner", "guest clinician", "clinician guest", "guest family", "family guest",
-    "patient guest", "guest patient", "family", "caregiver", "moderator", "facilitator",
-    "chairperson", "chairman", "chairwoman", "project manager", "professor", "interviewer",
-    "interviewee", "physiotherapist", "paramedic", "pharmacist", "surgeon", "midwife",
-})
-
-_PAREN = re.compile(r"\([^()]*(?:\([^()]*\)[^()]*)*\)")
-#: a speaker number or letter at the end: ``Doctor_2``, ``Guest_family2``, ``Professor B``
-_ID_SUFFIX = re.compile(r"(?:[\s_-]*(?:\d{1,3}|[A-Za-z]))$")
-#: words that do not change the role: ``The Acting Chair``, ``Co-chair``, ``Head nurse``
-_MODIFIERS = frozenset({
-    "the", "acting", "deputy", "vice", "co", "interim", "temporary", "assistant", "associate",
-    "senior", "junior", "head", "chief", "second", "main", "lead", "staff", "community",
-    "district", "practice", "specialist", "trainee", "student",
-})
-_NON_WORD = re.compile(r"[^a-z ]+")
-
-
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Optimal-string-alignment edit distance, stopping early past ``limit``."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        if min(cur) > limit:
-            return limit + 1
-        prev2, prev = prev, cur
-    return prev[-1]
-
-
-def _split_label(label: str) -> tuple[str, str, str]:
-    """``'Docotr_2'`` → (``'docotr'``, ``'2'``, ``''``); the third part is text in brackets."""
-    name = label.replace("_", " ").strip()
-    inner = " ".join(m.group(0)[1:-1] for m in _PAREN.finditer(name))
-    name = _PAREN.sub(" ", name).strip()
-    number = ""
-    m = _ID_SUFFIX.search(name)
-    if m and len(name) > len(m.group(0).strip()) and (
-        m.group(0).strip().isdigit() or m.group(0).startswith((" ", "_", "-"))
-    ):
-        number = m.group(0).strip(" _-")
-        name = name[: m.start()]
-    name = re.sub(r"\s+", " ", _NON_WORD.sub(" ", name.lower())).strip()
-    return name, number, inner
-
-
-def _lookup(stem: str) -> tuple[str, float, bool] | None:
-    """Match a label stem to a lexicon entry: exact, by title word (``dr smith``), past
-    modifiers (``the acting chair``), or as a near miss (``docotr``).
-
-    Returns the entry, a confidence, and whether it was a near miss.
-    """
-    if not stem:
-        return None
-    if stem in _LEXICON:
-        return stem, 0.95, False
-    words = stem.split()
-    if words[0] in _TITLES and len(words) > 1:
-        return words[0], 0.9, False
-    rest = words
-    while len(rest) > 1 and rest[0] in _MODIFIERS:
-        rest = rest[1:]
-        if " ".join(rest) in _LEXICON:
-            return " ".join(rest), 0.9, False
-    if len(stem) < 4:
-        return None
-    best: tuple[int, str] | None = None
-    for entry in _FUZZY:
-        limit = 1 if len(entry) < 8 else 2
-        dist = edit_distance(stem, entry, limit)
-        if dist <= limit and (best is None or (dist, entry) < best):
-            best = (dist, entry)
-    if best is not None:
-        return best[1], 0.8, True
-    return None
-
-
-def lexicon_role(label: str) -> tuple[Role, float] | None:
-    """The role a label names, with a confidence, or ``None``.
-
-    Example:
-        >>> lexicon_role("Docotr_2")
-        ('clinician', 0.8)
-    """
-    stem, _, inner = _split_label(label)
-    found = _lookup(stem)
-    if found is None and inner:
-        found = _lookup(_split_label(inner)[0])
-        if found is not None:
-            found = (found[0], found[1] - 0.1, found[2])
-    if found is None:
-        return None
-    return _LEXICON[found[0]], round(found[1], 2)
-
-
-def canonical_label(label: str) -> str | None:
-    """A key shared by a role word and its typos: ``Docotr_2`` and ``Doctor_2`` → ``doctor#2``.
-
-    The number or letter that tells speakers apart is part of the key (``Speaker 1`` and
-    ``Speaker 2``, ``Guest_family_1`` and ``Guest_family_2``, ``Professor B`` and
-    ``Professor D`` stay apart), and so is a name after a title (``Dr Smith``, ``Dr Jones``).
-    """
-    stem, number, _ = _split_label(label)
-    found = _lookup(stem)
-    if found is None:
-        return None
-    entry, _, near_miss = found
-    # only a near miss (a typo) is keyed by the entry it is near; ``The Acting Chair``,
-    # ``Head Nurse`` and ``Dr Smith`` keep their whole name, apart from ``The Chair``,
-    # ``Nurse`` and ``Dr Jones``
-    return f"{entry if near_miss else stem}#{number}"
-
 
 # ---------------------------------------------------------------- user mappings
 
@@ -206,7 +49,7 @@ def parse_role_mapping(items: Iterable[str]) -> dict[str, Role]:
         label, sep, role = str(item).rpartition("=")
         role = role.strip().lower()
         if role not in ROLES:
-            role = _LEXICON.get(re.sub(r"[\s_-]+", " ", role), role) if len(role) > 1 else role
+            role = ROLE_OF.get(re.sub(r"[\s_-]+", " ", role), role) if len(role) > 1 else role
         if not sep or not label.strip() or role not in ROLES:
             raise CompassionError(Errors.E010, item=item, roles=", ".join(ROLES))
         mapping[label.strip()] = role  # type: ignore[assignment]
@@ -459,23 +302,18 @@ def _rate(f: Mapping[str, float], pooled: Mapping[str, float], key: str, per: st
     return (f[key] + prior_n * prior) / (f[per] + prior_n)
 
 
-#: (feature, weight) of the consultation model: positive leans clinician. Fitted by
-#: ``evaluation/roles/fit_weights.py`` on the tuning half of the shared corpora.
-CLINICAL_WEIGHTS: dict[str, float] = {
-    "addressed_doctor": 1.322, "answers": -1.946, "clin": 2.247, "i": -0.885, "kin": -1.147,
-    "pat": -1.412, "plan": -0.199, "q_per_sentence": 1.868, "q_turns": 2.418, "third": -0.265,
-    "you": 0.761, "you_q": 0.020,
-}
-#: (feature, weight) of the meeting model: positive leans leader; ``bias`` is the intercept.
-MEETING_WEIGHTS: dict[str, float] = {
-    "bias": -2.015, "chair": 0.572, "closes": 1.317, "early": 1.316, "handoffs": 0.592,
-    "i": -0.074, "long_turns": -1.528, "many": 0.314, "opens": 1.549, "over_chair": 0.704,
-    "over_group_q": -0.025, "over_handoffs": -0.644, "over_long_turns": -0.158,
-    "over_q_turns": 0.346, "over_steer": 0.176, "over_turns": 1.509, "over_words": -1.379,
-    "successors": 0.115, "vs_chair": 0.908, "vs_group_q": -0.165, "vs_handoffs": 0.198,
-    "vs_long_turns": 0.930, "vs_q_turns": 0.527, "vs_steer": 1.172, "vs_turns": 0.719,
-    "vs_words": -1.323, "we": -0.028,
-}
+def _load_weights() -> tuple[dict[str, float], dict[str, float]]:
+    """The content models' (feature, weight) pairs, fitted by ``evaluation/roles/fit_weights.py``
+    on the tuning half of the shared corpora and stored in ``resources/role_weights.json``:
+    the consultation model (positive leans clinician) and the meeting model (positive leans
+    leader; ``bias`` is the intercept)."""
+    data = json.loads(
+        resources.files("compassion_nlp").joinpath("resources/role_weights.json").read_text()
+    )
+    return dict(data["clinical"]), dict(data["meeting"])
+
+
+CLINICAL_WEIGHTS, MEETING_WEIGHTS = _load_weights()
 
 
 #: a consultation of this many turns counts half as much as a long one: the features are

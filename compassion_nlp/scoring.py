@@ -3,17 +3,18 @@
 >>> from compassion_nlp import load
 >>> scorer = load()                                   # the shipped model, offline
 >>> enc = scorer("consultation.vtt")                  # a path, an Encounter, or text
->>> enc.score.score, len(enc.missed_opportunities)
+>>> enc.compassion.value, len(enc.missed_opportunities)
 >>> enc.utterances_df().head()
 >>> for enc in scorer.pipe(["transcripts/"], batch_size=64):
-...     print(enc.id, enc.score.score)
+...     print(enc.id, enc.compassion.value)
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -21,13 +22,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .classifier import LABELS, ClassifierInput, UtteranceClassifier
+from .classifier import ClassifierInput, UtteranceClassifier
+from .config import DEFAULT_CONFIG, ScoringConfig
 from .decoding import DEFAULT_MAX_MB
-from .errors import CompassionError
+from .errors import CompassionError, Errors
 from .highlights import Highlight, highlights
 from .linking import CueLink, link_cues
-from .measures import CompassionScore, compassion_score, encounter_row, speaker_rows
-from .model import Encounter, Role, Setting, utterances_dataframe
+from .measures import CompassionScore, compassion_score
+from .model import Encounter, Role, Setting
+from .pipeline import prepare_one, read, read_sources, read_string
+from .readers import Source, discover
+from .tables import (
+    cues_frame,
+    encounter_row,
+    highlights_frame,
+    speakers_frame,
+    utterances_frame,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,9 +47,8 @@ logger = logging.getLogger("compassion_nlp")
 
 #: the model shipped with the package (``models/`` in the repository)
 DEFAULT_MODEL = "compassion-minilm"
-
-PROBABILITY_COLUMNS = tuple(f"p_{label.lower()}" for label in LABELS)
-LABEL_COLUMNS = tuple(label.lower() for label in LABELS)
+#: utterances gathered across encounters before the classifier runs, per ``batch_size``
+PENDING_BATCHES = 16
 
 
 def default_model_path() -> Path:
@@ -51,10 +61,7 @@ def default_model_path() -> Path:
     for candidate in (here / "models" / DEFAULT_MODEL, here.parent / "models" / DEFAULT_MODEL):
         if (candidate / "config.json").is_file():
             return candidate
-    raise FileNotFoundError(
-        f"The shipped model '{DEFAULT_MODEL}' was not found next to the package or in "
-        "models/. Reinstall compassion-nlp, or pass load(path) / set COMPASSION_NLP_MODEL."
-    )
+    raise CompassionError(Errors.E021, name=DEFAULT_MODEL)
 
 
 @dataclass
@@ -66,7 +73,7 @@ class ScoredEncounter:
         probabilities: calibrated probabilities, ``(utterances, labels)``.
         decided: boolean labels at the model's thresholds.
         cues: every CUE of an expressing speaker, linked to its response.
-        score: the compassion score and its components.
+        compassion: the compassion score (``.value``, 0–100) and its components.
         highlights: exemplary moments and missed opportunities with suggestions.
     """
 
@@ -74,8 +81,15 @@ class ScoredEncounter:
     probabilities: np.ndarray
     decided: np.ndarray
     cues: list[CueLink]
-    score: CompassionScore
+    compassion: CompassionScore
     highlights: list[Highlight] = field(default_factory=list)
+
+    @property
+    def score(self) -> CompassionScore:
+        """Deprecated: :attr:`compassion` (``enc.compassion.value`` is the 0–100 number)."""
+        warnings.warn("ScoredEncounter.score is deprecated; use .compassion",
+                      DeprecationWarning, stacklevel=2)
+        return self.compassion
 
     @property
     def id(self) -> str:
@@ -94,87 +108,28 @@ class ScoredEncounter:
 
     def utterances_df(self) -> pd.DataFrame:
         """One row per utterance: the read columns plus ``p_<label>`` and ``<label>``."""
-        frame = utterances_dataframe([self.encounter])
-        for j, column in enumerate(PROBABILITY_COLUMNS):
-            frame[column] = self.probabilities[:, j].round(4) if len(frame) else []
-        for j, column in enumerate(LABEL_COLUMNS):
-            frame[column] = self.decided[:, j] if len(frame) else []
-        return frame
+        return utterances_frame(self.encounter, self.probabilities, self.decided)
 
     def cues_df(self) -> pd.DataFrame:
         """One row per cue (see the README for the columns)."""
-        import pandas as pd
+        return cues_frame(self.encounter, self.probabilities, self.cues)
 
-        utterances = self.encounter.utterances
-        rows = [
-            {
-                "encounter_id": self.id,
-                "utterance_id": link.utterance_id,
-                "turn_id": link.turn_id,
-                "speaker": self.encounter.speakers[link.speaker].name,
-                "source_line": utterances[link.cue_index].source_line,
-                "start": utterances[link.cue_index].start,
-                "p_cue": round(float(self.probabilities[link.cue_index, LABELS.index("CUE")]), 4),
-                "episode": link.episode,
-                "responded": link.responded,
-                "response_utterance_id": link.response_utterance_id,
-                "response_labels": "|".join(link.response_labels),
-                "latency_turns": link.latency_turns,
-                "latency_seconds": link.latency_seconds,
-                "raised_again": link.raised_again,
-            }
-            for link in self.cues
-        ]
-        frame = pd.DataFrame(rows, columns=CUE_COLUMNS)
-        for column in ("source_line", "latency_turns"):
-            frame[column] = frame[column].astype("Int64")
-        for column in ("start", "latency_seconds"):
-            frame[column] = frame[column].astype("float64")
-        return frame
+    @cached_property
+    def _encounter_row(self) -> dict[str, Any]:
+        return encounter_row(self.encounter, self.decided, self.cues, self.compassion)
 
     def encounter_row(self) -> dict[str, Any]:
         """The encounter's row of the ``encounters`` table."""
-        return encounter_row(self.encounter, self.decided, self.cues, self.score)
+        return dict(self._encounter_row)
 
     def speakers_df(self) -> pd.DataFrame:
         """One row per speaker."""
-        import pandas as pd
-
-        return pd.DataFrame(speaker_rows(self.encounter, self.decided, self.cues))
+        return speakers_frame(self.encounter, self.decided, self.cues,
+                              config=self.compassion.config)
 
     def highlights_df(self) -> pd.DataFrame:
         """One row per highlight (flattened)."""
-        import pandas as pd
-
-        return pd.DataFrame([_flat_highlight(self.id, h) for h in self.highlights],
-                            columns=HIGHLIGHT_COLUMNS)
-
-
-CUE_COLUMNS = (
-    "encounter_id", "utterance_id", "turn_id", "speaker", "source_line", "start", "p_cue",
-    "episode", "responded", "response_utterance_id", "response_labels", "latency_turns",
-    "latency_seconds", "raised_again",
-)
-HIGHLIGHT_COLUMNS = (
-    "encounter_id", "kind", "rank", "utterance_id", "turn_id", "speaker", "role", "start", "end",
-    "source_line", "text", "labels", "probability", "cue_utterance_id", "cue_text",
-    "followed_by_utterance_id", "followed_by_text", "cue_kind", "suggestion",
-)
-
-
-def _flat_highlight(encounter_id: str, h: Highlight) -> dict[str, Any]:
-    m = h.moment
-    return {
-        "encounter_id": encounter_id, "kind": h.kind, "rank": h.rank,
-        "utterance_id": m.utterance_id, "turn_id": m.turn_id, "speaker": m.speaker,
-        "role": m.role, "start": m.start, "end": m.end, "source_line": m.source_line,
-        "text": m.text, "labels": "|".join(h.labels), "probability": h.probability,
-        "cue_utterance_id": h.cue.utterance_id if h.cue else None,
-        "cue_text": h.cue.text if h.cue else None,
-        "followed_by_utterance_id": h.followed_by.utterance_id if h.followed_by else None,
-        "followed_by_text": h.followed_by.text if h.followed_by else None,
-        "cue_kind": h.cue_kind, "suggestion": h.suggestion,
-    }
+        return highlights_frame(self.id, self.highlights)
 
 
 def classifier_inputs(encounter: Encounter) -> list[ClassifierInput]:
@@ -200,6 +155,7 @@ class Scorer:
         roles: explicit speaker → role mapping applied to every transcript.
         setting: force ``clinical`` or ``meeting``.
         max_mb: larger files are refused.
+        config: the scoring settings (cue window, weights, segmenter thresholds…).
     """
 
     def __init__(
@@ -209,11 +165,13 @@ class Scorer:
         roles: Mapping[str, Role] | None = None,
         setting: Setting | None = None,
         max_mb: float = DEFAULT_MAX_MB,
+        config: ScoringConfig = DEFAULT_CONFIG,
     ):
         self.classifier = classifier
         self.roles = dict(roles or {})
         self.setting = setting
         self.max_mb = max_mb
+        self.config = config
 
     def __call__(
         self, source: str | Path | Encounter, *, format: str | None = None
@@ -229,32 +187,21 @@ class Scorer:
         """
         encounters = self._read(source, format=format)
         if len(encounters) != 1:
-            raise ValueError(
-                f"{source!s:.80}: holds {len(encounters)} encounters; use scorer.pipe([...])."
-            )
+            # name the file, or the encounter of a text, never the text itself
+            where = source if isinstance(source, Path) else encounters[0].id if encounters \
+                else "text"
+            raise CompassionError(Errors.E022, where, n=len(encounters))
         return self.score_encounters(encounters)[0]
 
     def _read(self, source: str | Path | Encounter, *, format: str | None) -> list[Encounter]:
-        from .readers import read, read_string
-
         if isinstance(source, Encounter):
-            return [self._prepare(source)]
+            return [prepare_one(source, roles=self.roles, setting=self.setting,
+                                config=self.config)]
         if isinstance(source, str) and ("\n" in source or (format and not Path(source).exists())):
             return read_string(source, format=format or "text", roles=self.roles,
-                               setting=self.setting)
+                               setting=self.setting, config=self.config)
         return read(source, format=format, roles=self.roles, setting=self.setting,
-                    max_mb=self.max_mb)
-
-    def _prepare(self, encounter: Encounter) -> Encounter:
-        """Roles and utterances for an encounter built in code, when it lacks them."""
-        from .roles import assign_roles
-        from .segment import segment
-
-        if self.roles or any(s.role == "unknown" for s in encounter.speakers.values()):
-            encounter = assign_roles(encounter, mapping=self.roles, setting=self.setting)
-        if any(t.text and not t.utterances for t in encounter.turns):
-            encounter = segment(encounter)
-        return encounter
+                    max_mb=self.max_mb, config=self.config)
 
     def score_encounters(
         self, encounters: list[Encounter], *, batch_size: int = 64
@@ -271,55 +218,70 @@ class Scorer:
         out = []
         for enc, (lo, hi) in zip(encounters, bounds, strict=True):
             p, d = probs[lo:hi], decided[lo:hi]
-            links = link_cues(enc, d)
+            links = link_cues(enc, d, window=self.config.cue_window)
             out.append(ScoredEncounter(
                 encounter=enc, probabilities=p, decided=d, cues=links,
-                score=compassion_score(enc, d, links), highlights=highlights(enc, p, d, links),
+                compassion=compassion_score(enc, d, links, config=self.config),
+                highlights=highlights(enc, p, d, links, top=self.config.top_exemplary),
             ))
         return out
 
     def pipe(
         self,
-        sources: Iterable[str | Path | Encounter],
+        sources: Iterable[str | Path | Source | Encounter],
         *,
         format: str | None = None,
         batch_size: int = 64,
         errors: list[tuple[str, CompassionError]] | None = None,
+        keep: Callable[[Encounter], bool] | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
     ) -> Iterator[ScoredEncounter]:
-        """Score many transcripts (files, folders, encounters), yielding as they are done.
+        """Score many transcripts (files, folders, sources, encounters), yielding as they are
+        done; utterances are classified in batches across encounters.
 
         Args:
-            sources: paths (folders are read recursively) or encounters.
+            sources: paths (folders are read recursively), :class:`~.readers.Source` objects
+                from :func:`~.readers.discover`, or encounters.
             batch_size: utterances per classifier batch.
             errors: when given, unreadable sources are appended here as (id, error) and the
                 stream goes on; otherwise the first error is raised.
+            keep: encounters for which it returns false are read but not scored.
+            progress: called as ``progress(done, total, source_id)`` after each source read.
         """
-        from .readers import discover, read_paths
-
-        paths = []
+        paths: list[str | Path] = []
+        found: list[Source] = []
         for source in sources:
             if isinstance(source, Encounter):
-                yield from self.score_encounters([self._prepare(source)], batch_size=batch_size)
+                yield from self.score_encounters(
+                    [prepare_one(source, roles=self.roles, setting=self.setting,
+                                 config=self.config)],
+                    batch_size=batch_size,
+                )
+            elif isinstance(source, Source):
+                found.append(source)
             else:
                 paths.append(source)
-        if not paths:
-            return
-        found, _ = discover(paths)
+        if paths:
+            found.extend(discover(paths)[0])
         pending: list[Encounter] = []
         size = 0
-        for result in read_paths([], format=format, roles=self.roles, setting=self.setting,
-                                 max_mb=self.max_mb, sources=found):
+        results = read_sources(found, format=format, roles=self.roles, setting=self.setting,
+                               max_mb=self.max_mb, config=self.config)
+        for done, result in enumerate(results, 1):
             if result.error is not None:
                 if errors is None:
                     raise result.error
                 errors.append((result.source.encounter_id, result.error))
-                continue
             for enc in result.encounters:
+                if keep is not None and not keep(enc):
+                    continue
                 pending.append(enc)
-                size += len(enc.utterances)
-                if size >= batch_size * 8:
-                    yield from self.score_encounters(pending, batch_size=batch_size)
-                    pending, size = [], 0
+                size += len(enc.view.utterances)
+            if size >= batch_size * PENDING_BATCHES:
+                yield from self.score_encounters(pending, batch_size=batch_size)
+                pending, size = [], 0
+            if progress is not None:
+                progress(done, len(found), result.source.encounter_id)
         if pending:
             yield from self.score_encounters(pending, batch_size=batch_size)
 
@@ -340,6 +302,7 @@ def load(
     precision: str = "auto",
     threads: int | None = None,
     max_mb: float = DEFAULT_MAX_MB,
+    config: ScoringConfig = DEFAULT_CONFIG,
 ) -> Scorer:
     """Load a model folder (default: the shipped model) into a :class:`Scorer`, offline.
 
@@ -353,7 +316,7 @@ def load(
     classifier = UtteranceClassifier.from_pretrained(
         path or default_model_path(), precision=precision, threads=threads
     )
-    return Scorer(classifier, roles=roles, setting=setting, max_mb=max_mb)
+    return Scorer(classifier, roles=roles, setting=setting, max_mb=max_mb, config=config)
 
 
 @lru_cache(maxsize=2)
@@ -370,6 +333,7 @@ def score(
     setting: Setting | None = None,
     precision: str = "auto",
     batch_size: int = 64,
+    config: ScoringConfig = DEFAULT_CONFIG,
 ) -> list[ScoredEncounter]:
     """Score transcripts in one call: paths (folders read recursively) or encounters.
 
@@ -380,11 +344,11 @@ def score(
     Example:
         >>> from compassion_nlp import score
         >>> [consultation] = score("consultation.vtt")
-        >>> consultation.score.score, consultation.missed_opportunities
+        >>> consultation.compassion.value, consultation.missed_opportunities
     """
     if isinstance(sources, (str, Path, Encounter)):
         sources = [sources]
     path = str(Path(model or default_model_path()).resolve())
     classifier = _cached_classifier(path, precision)
-    scorer = Scorer(classifier, roles=roles, setting=setting)
+    scorer = Scorer(classifier, roles=roles, setting=setting, config=config)
     return list(scorer.pipe(sources, format=format, batch_size=batch_size))

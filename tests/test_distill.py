@@ -11,21 +11,22 @@ import pytest
 
 from compassion_nlp.classifier import LABELS, ClassifierInput, UtteranceClassifier
 from compassion_nlp.distill import soft_label_file
+from compassion_nlp.errors import CompassionError
 from compassion_nlp.training import (
     CorpusError,
-    TrainingArguments,
+    TrainingConfig,
     _batches,
     load_soft_labelled,
     train,
 )
 
-from .conftest import _EXAMPLES, _NEUTRAL, tiny_corpus, tiny_model_and_tokenizer
+from .helpers import EXAMPLES, NEUTRAL, tiny_corpus, tiny_model_and_tokenizer
 
 
 def write_pool(path: Path, n: int = 200, seed: int = 3) -> Path:
     """Unlabelled utterances in the pool format, from two sources."""
     rng = random.Random(seed)
-    texts = [t for ts in _EXAMPLES.values() for t in ts] + _NEUTRAL
+    texts = [t for ts in EXAMPLES.values() for t in ts] + NEUTRAL
     with path.open("w") as fh:
         for i in range(n):
             fh.write(json.dumps({
@@ -65,7 +66,7 @@ def test_soft_labelling_resumes_after_a_stop(tiny_model_dir: Path, tmp_path: Pat
 def test_a_teacher_with_other_labels_is_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
     teacher = UtteranceClassifier.from_pretrained(tiny_model_dir)
     teacher.labels = tuple(reversed(LABELS))
-    with pytest.raises(ValueError, match="labels"):
+    with pytest.raises(CompassionError, match="E019"):
         soft_label_file(teacher, write_pool(tmp_path / "p.jsonl", n=3), tmp_path / "s.jsonl")
 
 
@@ -79,7 +80,7 @@ def test_student_learns_the_teachers_soft_labels(tiny_model_dir: Path, tmp_path:
     for name, extra in (("gold only", {}), ("distilled", {"soft_labelled": soft,
                                                           "soft_per_epoch": 200})):
         model, tokenizer = tiny_model_and_tokenizer(tmp_path / f"v-{name}")
-        args = TrainingArguments(
+        args = TrainingConfig(
             corpus=corpus, output_dir=tmp_path / name, epochs=6, learning_rate=3e-3,
             batch_size=16, max_length=32, patience=6, warmup_ratio=0.0, limit=24, **extra,
         )
@@ -115,12 +116,12 @@ def test_bad_soft_labelled_rows_name_the_line(tmp_path: Path, row: dict, message
 def test_length_grouped_batches_cover_every_row_once() -> None:
     rng = random.Random(0)
     items = [ClassifierInput("x" * rng.randint(1, 300)) for _ in range(1000)]
-    args = TrainingArguments(batch_size=8, group_by_length=True)
+    args = TrainingConfig(batch_size=8, group_by_length=True)
     batches = _batches(items, args, random.Random(1))
     assert sorted(i for b in batches for i in b) == list(range(1000))
     # inside a batch the lengths are close: far less spread than in a shuffled batch
     spread = np.mean([np.ptp([len(items[i].text) for i in b]) for b in batches])
-    shuffled = _batches(items, TrainingArguments(batch_size=8), random.Random(1))
+    shuffled = _batches(items, TrainingConfig(batch_size=8), random.Random(1))
     assert spread < 0.2 * np.mean([np.ptp([len(items[i].text) for i in b]) for b in shuffled])
 
 
@@ -131,7 +132,7 @@ def test_bfloat16_training_and_left_out_sources(tmp_path: Path) -> None:
         row["source"] = "a" if i % 3 else "b"
     corpus.write_text("".join(json.dumps(r) + "\n" for r in rows))
     model, tokenizer = tiny_model_and_tokenizer(tmp_path / "v")
-    args = TrainingArguments(corpus=corpus, output_dir=tmp_path / "m", epochs=1,
+    args = TrainingConfig(corpus=corpus, output_dir=tmp_path / "m", epochs=1,
                              batch_size=16, max_length=24, precision="bfloat16",
                              exclude_sources=("b",))
     result = train(args, model=model, tokenizer=tokenizer)
@@ -140,5 +141,5 @@ def test_bfloat16_training_and_left_out_sources(tmp_path: Path) -> None:
     assert saved["train_rows"] == expected and saved["precision_used"] == "bfloat16"
     assert result.dev_metrics["n"] == sum(r["split"] == "dev" and r["source"] == "a" for r in rows)
     with pytest.raises(CorpusError, match="no rows of source"):
-        train(TrainingArguments(corpus=corpus, output_dir=tmp_path / "n", exclude_sources=("z",)),
+        train(TrainingConfig(corpus=corpus, output_dir=tmp_path / "n", exclude_sources=("z",)),
               model=model, tokenizer=tokenizer)

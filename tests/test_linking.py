@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from compassion_nlp.classifier import LABELS
-from compassion_nlp.linking import is_backchannel, link_cues
-from compassion_nlp.measures import compassion_score, encounter_row, speaker_rows
-from compassion_nlp.readers import read_string
+from compassion_nlp.lexicon import is_backchannel
+from compassion_nlp.linking import link_cues
+from compassion_nlp.measures import compassion_score
+from compassion_nlp.pipeline import read_string
+from compassion_nlp.tables import encounter_row, speaker_rows
 
 
 def _encounter(text: str, setting: str = "clinical"):
@@ -140,7 +142,7 @@ def test_score_is_nan_components_without_cues_and_counts_statements() -> None:
     assert math.isnan(score.components["depth"])
     # 1 compassionate statement in 2 clinician utterances: 5 per 10, capped at full marks
     assert score.components["compassionate_talk"] == 1.0
-    assert score.score == 100.0
+    assert score.value == 100.0
 
 
 def test_score_weights_and_depth() -> None:
@@ -162,7 +164,7 @@ def test_score_weights_and_depth() -> None:
     # 1 compassionate statement in 8 clinician utterances -> 1.25 per 10 of 1.5 for full marks
     talk = 1.25 / 1.5
     assert score.components["compassionate_talk"] == pytest.approx(talk, abs=1e-3)
-    assert score.score == pytest.approx(100 * (2 * 0.5 + 0 + talk) / 4, abs=0.1)
+    assert score.value == pytest.approx(100 * (2 * 0.5 + 0 + talk) / 4, abs=0.1)
 
 
 def test_meeting_inclusiveness_per_leader() -> None:

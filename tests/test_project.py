@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from .conftest import REPO
+from .helpers import REPO
 
 
 def test_ci_runs_the_readme_test_command() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from compassion_nlp.errors import CompassionError
-from compassion_nlp.readers import read
+from compassion_nlp.pipeline import read
 from compassion_nlp.readers.asr import PAUSE_S, read_asr_json
 
 AWS = "json_aws_transcribe"

@@ -9,8 +9,8 @@ from xml.sax.saxutils import escape
 import pytest
 
 from compassion_nlp.errors import CompassionError
+from compassion_nlp.pipeline import read
 from compassion_nlp.readers import docx as docx_reader
-from compassion_nlp.readers import read
 from compassion_nlp.readers.docx import read_docx
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

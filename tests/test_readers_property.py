@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from compassion_nlp.errors import CompassionError
 from compassion_nlp.markup import clean
 from compassion_nlp.model import UTTERANCE_COLUMNS, Encounter
-from compassion_nlp.readers import read
+from compassion_nlp.pipeline import read
 
 SETTINGS = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]

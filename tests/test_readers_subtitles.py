@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from compassion_nlp.errors import CompassionError
-from compassion_nlp.readers import read
+from compassion_nlp.pipeline import read
 from compassion_nlp.readers.base import RawTranscript
 from compassion_nlp.readers.subtitles import looks_like_srt, read_srt, read_vtt
 

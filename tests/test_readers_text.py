@@ -11,7 +11,7 @@ import pytest
 from compassion_nlp.decoding import read_text
 from compassion_nlp.errors import CompassionError
 from compassion_nlp.model import Encounter
-from compassion_nlp.readers import read
+from compassion_nlp.pipeline import read
 from compassion_nlp.readers.text import parse_lines, parse_time
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from compassion_nlp.errors import CompassionError
-from compassion_nlp.readers import discover, read, read_paths
+from compassion_nlp.pipeline import read, read_paths
+from compassion_nlp.readers import discover
 from compassion_nlp.readers.textgrid import looks_like_textgrid, parse_tiers
 
 PRIMOCK = "textgrid_primock57"

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from compassion_nlp.errors import CompassionError
-from compassion_nlp.readers import discover, read
+from compassion_nlp.pipeline import read
+from compassion_nlp.readers import discover
 
 openpyxl = pytest.importorskip("openpyxl")
 

@@ -2,35 +2,27 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from compassion_nlp import roles
 from compassion_nlp.errors import CompassionError
+from compassion_nlp.lexicon import canonical_label, lexicon_role
 from compassion_nlp.model import Encounter, Speaker, Turn
 from compassion_nlp.roles import (
     assign_roles,
-    canonical_label,
     infer_setting,
-    lexicon_role,
     load_role_mapping,
     parse_role_mapping,
 )
 
-EVALUATE = Path(__file__).resolve().parents[1] / "evaluation" / "roles" / "evaluate.py"
-
 
 def _evaluate_module():
-    spec = importlib.util.spec_from_file_location("roles_evaluate", EVALUATE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["roles_evaluate"] = module
-    spec.loader.exec_module(module)
-    return module
+    from evaluation.roles import evaluate
+
+    return evaluate
 
 
 def encounter(turns: list[tuple[str, str]], *, hints: dict[str, tuple[str, float]] | None = None,
@@ -153,7 +145,7 @@ def test_reader_merges_typos_only(tmp_path: Path) -> None:
     ]
     path = tmp_path / "typos.txt"
     path.write_text("\n".join(f"{lab}: {text}" for lab, text in lines) + "\n", "utf-8")
-    from compassion_nlp.readers import read
+    from compassion_nlp.pipeline import read
 
     [enc] = read(path)
     labels = {s.label for s in enc.speakers.values()}
@@ -325,7 +317,7 @@ def test_infer_setting() -> None:
 
 
 def test_read_generic_labels_from_text(tmp_path: Path) -> None:
-    from compassion_nlp.readers import read
+    from compassion_nlp.pipeline import read
 
     path = tmp_path / "consultation.txt"
     path.write_text("\n".join(f"{lab}: {text}" for lab, text in CONSULTATION) + "\n", "utf-8")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,11 +14,9 @@ from compassion_nlp.segment import (
     default_nlp,
     segment,
     segment_many,
-    utterance_rules,
 )
 
 REPO = Path(__file__).resolve().parents[1]
-EVALUATE = REPO / "evaluation" / "segmentation" / "evaluate.py"
 
 
 def split(text: str) -> list[str]:
@@ -49,8 +45,26 @@ def test_pipeline_and_constants():
     nlp = default_nlp()
     assert nlp.pipe_names == ["sentencizer", "utterance_rules"]
     assert default_nlp() is nlp
-    assert callable(utterance_rules)
     assert 0 < MIN_WORDS < MAX_WORDS < LONG_WORDS
+
+
+def test_segmenter_thresholds_are_spacy_config() -> None:
+    """A blank pipeline can add the component with its own thresholds."""
+    import spacy
+
+    from compassion_nlp.config import ScoringConfig
+    from compassion_nlp.segment import segmenter
+
+    run = "blah " * 60  # one unpunctuated run with no clause starts
+    default = list(default_nlp()(run).sents)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("utterance_rules", config={"max_words": 15})
+    short = list(nlp(run).sents)
+    assert len(short) > len(default)
+    assert all(len([t for t in s if t.is_alpha]) <= 15 for s in short)
+    assert nlp.get_pipe_meta("utterance_rules").default_config["max_words"] == MAX_WORDS
+    assert segmenter(ScoringConfig(segment_max_words=15)) is default_nlp(15, MIN_WORDS, LONG_WORDS)
 
 
 def test_plain_sentences_and_questions():
@@ -258,14 +272,9 @@ def test_times_and_source_lines_come_from_pieces():
 
 
 def _evaluate_module():
-    spec = importlib.util.spec_from_file_location("segmentation_evaluate", EVALUATE)
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.get(spec.name)
-    if module is None:
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-    return module
+    from evaluation.segmentation import evaluate
+
+    return evaluate
 
 
 def test_gold_file_is_consistent():

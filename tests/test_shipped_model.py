@@ -17,7 +17,8 @@ import pytest
 
 from compassion_nlp import load
 from compassion_nlp.classifier import ClassifierInput
-from compassion_nlp.outputs import TABLES, score_to_folder
+from compassion_nlp.outputs import score_to_folder
+from compassion_nlp.tables import TABLES
 
 EXAMPLES = [
     (ClassifierInput("I'm just really worried.", "patient", "OK. Um", "clinician"), {"CUE"}),
@@ -87,7 +88,7 @@ def test_shipped_model_scores_real_primock57_consultations(
     scored = scorer(pair[0])  # the partner file comes with it
     assert {s.role for s in scored.encounter.speakers.values()} == {"clinician", "patient"}
     assert len(scored.cues) >= 2  # the patient is worried about a brain tumour
-    assert 0 <= scored.score.score <= 100
+    assert 0 <= scored.compassion.value <= 100
     assert any(h.kind == "exemplary" for h in scored.highlights)
     for h in scored.missed_opportunities:
         assert h.suggestion and h.moment.start is not None and h.moment.source_line

@@ -14,16 +14,17 @@ from compassion_nlp.classifier import (
     ClassifierInput,
     UtteranceClassifier,
 )
+from compassion_nlp.errors import CompassionError
 from compassion_nlp.training import (
     CorpusError,
-    TrainingArguments,
+    TrainingConfig,
     best_thresholds,
     fit_calibration,
     label_metrics,
     load_corpus,
 )
 
-from .conftest import tiny_corpus
+from .helpers import tiny_corpus
 
 
 def test_tiny_model_learns_and_saves_a_self_describing_folder(tiny_model_dir: Path) -> None:
@@ -74,13 +75,13 @@ def test_precision_auto_resolves_and_unknown_precision_is_refused(tiny_model_dir
 def test_training_is_deterministic(tmp_path: Path) -> None:
     from compassion_nlp.training import train
 
-    from .conftest import tiny_model_and_tokenizer
+    from .helpers import tiny_model_and_tokenizer
 
     corpus = tiny_corpus(tmp_path / "c.jsonl", rows=120)
     outputs = []
     for run in range(2):
         model, tokenizer = tiny_model_and_tokenizer(tmp_path / f"v{run}")
-        args = TrainingArguments(corpus=corpus, output_dir=tmp_path / f"m{run}", epochs=2,
+        args = TrainingConfig(corpus=corpus, output_dir=tmp_path / f"m{run}", epochs=2,
                                  learning_rate=1e-3, batch_size=16, max_length=24, seed=7)
         train(args, model=model, tokenizer=tokenizer)
         clf = UtteranceClassifier.from_pretrained(tmp_path / f"m{run}")
@@ -94,8 +95,8 @@ def test_training_is_deterministic(tmp_path: Path) -> None:
      ({"learning_rate": 2.0}, "learning_rate"), ({"pos_weight_cap": 0.5}, "pos_weight_cap")],
 )
 def test_arguments_validate_themselves(kwargs: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        TrainingArguments(**kwargs)
+    with pytest.raises(CompassionError, match=message):
+        TrainingConfig(**kwargs)
 
 
 def _write(path: Path, rows: list[dict]) -> Path:
@@ -166,3 +167,17 @@ def test_cli_train_from_config(tiny_model_dir: Path, tmp_path: Path) -> None:
     assert (tmp_path / "m" / "compassion.json").is_file()
     bad = CliRunner().invoke(app, ["train", "--config", str(config), "--framing", "both"])
     assert bad.exit_code == 2 and "framing" in bad.output
+
+
+def test_a_model_with_other_labels_is_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from compassion_nlp.errors import CompassionError
+
+    folder = tmp_path / "reordered"
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "compassion.json").read_text())
+    config["labels"] = list(reversed(config["labels"]))
+    (folder / "compassion.json").write_text(json.dumps(config))
+    with pytest.raises(CompassionError, match=r"\[E019\]"):
+        UtteranceClassifier.from_pretrained(folder)

@@ -57,7 +57,7 @@ def main() -> None:
     if args.collect:
         folders = list(args.collect)
     else:
-        from compassion_nlp.training import TrainingArguments, train
+        from compassion_nlp.training import TrainingConfig, train
 
         settings = json.loads((REPO / "training" / "config.json").read_text())
         folders = []
@@ -69,7 +69,7 @@ def main() -> None:
             epochs = args.mpnet_epochs if base != "minilm" else settings["epochs"]
             run = {**settings, "corpus": args.corpus, "output_dir": args.out / name,
                    "base_model": base, "framing": framing, "epochs": epochs}
-            train(TrainingArguments(**run))
+            train(TrainingConfig(**run))
             folders.append(args.out / name)
     runs = [_run_record(f) for f in folders]
     kept = max(runs, key=lambda r: r["dev"]["macro_f1"])

@@ -1,9 +1,12 @@
-"""Reading transcripts: find the files, detect each format, parse, and build encounters.
+"""Reading transcripts: find the files, detect each format, parse them into encounters.
 
->>> from compassion_nlp.readers import read
->>> encounters = read("consultation.vtt")            # one file (or one TextGrid pair)
->>> for result in read_paths(["transcripts/"]):      # a batch: errors do not stop it
-...     print(result.source.encounter_id, result.error or len(result.encounters))
+Readers only parse: an encounter comes out with its raw turns, speaker labels and times, and
+roles only where the format itself says them. Roles and utterances come next, in
+:mod:`compassion_nlp.pipeline` (``compassion_nlp.read`` does both).
+
+>>> from compassion_nlp.readers import discover, read_source
+>>> sources, ignored = discover(["transcripts/"])
+>>> raw = read_source(sources[0])                     # turns only
 
 Formats (``format=`` / ``--format``): ``text`` (speaker-prefixed plain text, Markdown),
 ``csv`` (a dialogue per row, or a turn table: decided by the header), ``vtt``, ``srt``,
@@ -13,28 +16,31 @@ Formats (``format=`` / ``--format``): ``text`` (speaker-prefixed plain text, Mar
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..decoding import DEFAULT_MAX_MB, read_text
 from ..errors import CompassionError, Errors
-from ..model import Encounter, Role, Setting
-from .base import RawTranscript, build
+from ..model import Encounter
+from . import docx, jsonfmt, subtitles, tables, text, textgrid, xlsx  # noqa: E402
+from .base import RawTranscript, ReaderSpec, build
 
-logger = logging.getLogger("compassion_nlp")
-
-FORMATS: tuple[str, ...] = ("text", "csv", "vtt", "srt", "json", "textgrid", "docx", "xlsx")
-#: formats read from bytes (not decoded as text)
-BINARY_FORMATS: tuple[str, ...] = ("docx", "xlsx")
-#: extensions read when a folder is given (case-insensitive)
-EXTENSIONS: dict[str, str] = {
-    ".txt": "text", ".md": "text", ".text": "text", ".csv": "csv", ".tsv": "csv",
-    ".vtt": "vtt", ".srt": "srt", ".json": "json", ".jsonl": "json", ".textgrid": "textgrid",
-    ".docx": "docx", ".xlsx": "xlsx",
+#: every format, by name: each reader module declares its own (:class:`ReaderSpec`)
+REGISTRY: dict[str, ReaderSpec] = {
+    spec.name: spec
+    for spec in (text.SPEC, tables.SPEC, subtitles.VTT_SPEC, subtitles.SRT_SPEC, jsonfmt.SPEC,
+                 textgrid.SPEC, docx.SPEC, xlsx.SPEC)
 }
+FORMATS: tuple[str, ...] = tuple(REGISTRY)
+#: formats read from bytes (not decoded as text)
+BINARY_FORMATS: tuple[str, ...] = tuple(n for n, s in REGISTRY.items() if s.binary)
+#: extensions read when a folder is given (case-insensitive)
+EXTENSIONS: dict[str, str] = {ext: n for n, s in REGISTRY.items() for ext in s.extensions}
+#: other names accepted for ``format``
+ALIASES: dict[str, str] = {alias: n for n, s in REGISTRY.items() for alias in s.aliases}
+_SNIFFERS = sorted((s for s in REGISTRY.values() if s.sniff), key=lambda s: s.sniff_order)
 
 
 @dataclass(frozen=True)
@@ -49,15 +55,6 @@ class Source:
 
     paths: tuple[Path, ...]
     encounter_id: str
-
-
-@dataclass
-class ReadResult:
-    """The outcome of reading one source: encounters, or an error (never both)."""
-
-    source: Source
-    encounters: list[Encounter] = field(default_factory=list)
-    error: CompassionError | None = None
 
 
 def _textgrid_group(path: Path) -> tuple[Path, ...]:
@@ -130,111 +127,27 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Source], list[Path]]:
 
 def detect_format(path: Path, text: str | None) -> str:
     """The format of a file: by extension, then by content."""
-    ext = path.suffix.lower()
-    by_ext = EXTENSIONS.get(ext)
-    if by_ext in ("vtt", "srt", "json", "textgrid", "docx", "xlsx", "csv"):
+    by_ext = EXTENSIONS.get(path.suffix.lower())
+    if by_ext is not None and REGISTRY[by_ext].extension_decides:
         return by_ext
     if text is None:
         raise CompassionError(Errors.E004, path, detail="no text", formats=", ".join(FORMATS))
     head = text.lstrip()[:2000]
-    from .textgrid import looks_like_textgrid
-
-    if head.startswith("WEBVTT"):
-        return "vtt"
-    if looks_like_textgrid(head):
-        return "textgrid"
-    if head[:1] in "[{" and _is_json(head, text):
-        return "json"
-    from .subtitles import looks_like_srt
-
-    if looks_like_srt(head):
-        return "srt"
+    for spec in _SNIFFERS:
+        if spec.sniff(head, text):  # type: ignore[misc]
+            return spec.name
     return "text"
 
 
-def _is_json(head: str, text: str) -> bool:
-    import json
-
-    try:
-        json.loads(text)
-        return True
-    except (ValueError, RecursionError):
-        first = text.lstrip().split("\n", 1)[0]
-        try:
-            json.loads(first)
-            return first.lstrip().startswith("{")
-        except (ValueError, RecursionError):
-            return False
-
-
 def _parse(fmt: str, source: Source, texts: list[str]) -> list[RawTranscript]:
-    path = source.paths[0]
-    text = texts[0] if texts else ""
-    if fmt == "text":
-        from .text import parse_lines
-
-        lines = list(enumerate(text.split("\n"), 1))
-        fragments = parse_lines(lines)
-        if not any(f.speaker for f in fragments):
-            if path.suffix.lower() not in EXTENSIONS:
-                raise CompassionError(
-                    Errors.E004, path, formats=", ".join(FORMATS),
-                    detail=f"unknown extension '{path.suffix or '(none)'}', and the text has "
-                    "no speaker labels",
-                )
-            raise CompassionError(Errors.E005, path, detail="no line starts with a speaker label")
-        return [RawTranscript(fragments)]
-    if fmt == "csv":
-        from .tables import (
-            header_of,
-            is_dialogue_csv,
-            is_turn_table,
-            read_dialogue_csv,
-            read_turn_table,
-        )
-
-        header = header_of(text, path)
-        if is_dialogue_csv(header):
-            return read_dialogue_csv(path, text)
-        if is_turn_table(header):
-            return read_turn_table(path, text)
-        raise CompassionError(
-            Errors.E004, path,
-            detail="a CSV/TSV without a dialogue column or speaker and text columns",
-            formats=", ".join(FORMATS),
-        )
-    if fmt == "json":
-        from .jsonfmt import read_json
-
-        return read_json(path, text)
-    if fmt == "textgrid":
-        from .textgrid import read_textgrids
-
-        return read_textgrids(list(source.paths), texts)
-    if fmt in ("vtt", "srt"):
-        from .subtitles import read_srt, read_vtt
-
-        return (read_vtt if fmt == "vtt" else read_srt)(path, text)
-    if fmt == "docx":
-        from .docx import read_docx
-
-        return read_docx(path)
-    if fmt == "xlsx":
-        from .xlsx import read_xlsx
-
-        return read_xlsx(path)
-    raise CompassionError(Errors.E009, name=fmt, formats=", ".join(FORMATS))
+    spec = REGISTRY.get(fmt)
+    if spec is None:
+        raise CompassionError(Errors.E009, name=fmt, formats=", ".join(FORMATS))
+    return spec.parse(source.paths, texts)
 
 
-Postprocess = Callable[[Encounter], Encounter]
-
-
-#: other names accepted for ``format``
-ALIASES: dict[str, str] = {"txt": "text", "tsv": "csv", "webvtt": "vtt", "jsonl": "json",
-                           "praat": "textgrid", "md": "text"}
-
-
-def _check_format(format: str | None) -> None:
+def check_format(format: str | None) -> None:
+    """Raise E009 for a ``format`` that is neither a format name nor an alias."""
     if format is not None and format not in FORMATS and format not in ALIASES:
         raise CompassionError(Errors.E009, name=format, formats=", ".join(FORMATS))
 
@@ -250,7 +163,7 @@ def read_source(
     In a file of many dialogues (a CSV with a dialogue per row) a dialogue that cannot be
     read is skipped with warning W040; the file fails only when none can be read.
     """
-    _check_format(format)
+    check_format(format)
     format = ALIASES.get(format, format) if format else None
     path = source.paths[0]
     if path.is_dir():
@@ -317,59 +230,13 @@ def _with_skipped(
     return out
 
 
-def read(
-    path: str | Path,
-    *,
-    format: str | None = None,
-    roles: Mapping[str, Role] | None = None,
-    setting: Setting | None = None,
-    max_mb: float = DEFAULT_MAX_MB,
+def parse_string(
+    text: str, *, format: str = "text", encounter_id: str = "text"
 ) -> list[Encounter]:
-    """Read one transcript file into encounters with roles and utterances.
-
-    Args:
-        path: a transcript file (a ``_doctor.TextGrid`` brings in its ``_patient`` partner).
-        format: one of :data:`FORMATS`; detected when omitted.
-        roles: explicit speaker → role mapping, which wins over every other source.
-        setting: ``clinical`` or ``meeting``; inferred when omitted.
-        max_mb: larger files are refused (E007).
-
-    Raises:
-        CompassionError: with a code and the file name, for any bad input.
-
-    Example:
-        >>> [enc] = read("day1_consultation01_doctor.TextGrid")
-        >>> enc.to_dataframe().head()
-    """
-    sources, _ = discover([path])
-    out: list[Encounter] = []
-    for source in sources:
-        result = _read_one(source, format=format, roles=roles, setting=setting, max_mb=max_mb)
-        if result.error is not None:
-            raise result.error
-        out.extend(result.encounters)
-    return out
-
-
-def read_string(
-    text: str,
-    *,
-    format: str = "text",
-    encounter_id: str = "text",
-    roles: Mapping[str, Role] | None = None,
-    setting: Setting | None = None,
-) -> list[Encounter]:
-    """Read a transcript held in a string (any text format: text, csv, vtt, srt, json,
-    textgrid) into encounters with roles and utterances.
-
-    Example:
-        >>> [enc] = read_string("Doctor: How are you?\nPatient: Worried.", format="text")
-    """
+    """Parse a transcript held in a string (any text format) into encounters of raw turns."""
     from ..decoding import normalise_newlines
-    from ..roles import assign_roles
-    from ..segment import segment_many
 
-    _check_format(format)
+    check_format(format)
     fmt = ALIASES.get(format, format)
     if fmt in BINARY_FORMATS:
         raise CompassionError(
@@ -385,117 +252,4 @@ def read_string(
         if raw.setting:
             raw.metadata["setting"] = raw.setting
         encounters.append(build(raw, path=encounter_id, encounter_id=encounter_id))
-    encounters = [assign_roles(e, mapping=roles, setting=setting) for e in encounters]
-    return list(segment_many(encounters))
-
-
-def _read_one(
-    source: Source,
-    *,
-    format: str | None,
-    roles: Mapping[str, Role] | None,
-    setting: Setting | None,
-    max_mb: float,
-) -> ReadResult:
-    from ..roles import assign_roles
-    from ..segment import segment_many
-
-    try:
-        encounters = read_source(source, format=format, max_mb=max_mb)
-        encounters = [assign_roles(e, mapping=roles, setting=setting) for e in encounters]
-        return ReadResult(source, list(segment_many(encounters)))
-    except CompassionError as exc:
-        return ReadResult(source, error=exc)
-    except Exception as exc:  # noqa: BLE001
-        # a bug: report the file and where it failed, never the exception text (it may
-        # quote the transcript), and let a batch go on
-        return ReadResult(source, error=_internal_error(source.paths[0], exc))
-
-
-def _internal_error(path: Path, exc: BaseException) -> CompassionError:
-    """E041 naming the exception type and the innermost compassion_nlp frame."""
-    import traceback
-
-    where = ""
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if "compassion_nlp" in frame.filename:
-            where = f" at {Path(frame.filename).name}:{frame.lineno}"
-    logger.debug("internal error reading %s: %s%s", path, type(exc).__name__, where)
-    error = CompassionError(Errors.E041, path, detail=f"{type(exc).__name__}{where}")
-    error.__cause__ = exc  # kept for debugging; the message itself quotes nothing
-    return error
-
-
-def read_paths(
-    paths: Iterable[str | Path],
-    *,
-    format: str | None = None,
-    roles: Mapping[str, Role] | None = None,
-    setting: Setting | None = None,
-    max_mb: float = DEFAULT_MAX_MB,
-    sources: list[Source] | None = None,
-) -> Iterator[ReadResult]:
-    """Read many files and folders; a bad file yields a result with an error, and the batch
-    goes on. Folders are read recursively; ids are paths relative to the folder given.
-
-    Raises:
-        CompassionError: E009 for an unknown ``format`` (before anything is read).
-    """
-    _check_format(format)
-    if sources is None:
-        sources, ignored = discover(paths)
-        for path in ignored:
-            logger.info("not a transcript extension, not read: %s", path)
-    for source in sources:
-        yield _read_one(source, format=format, roles=roles, setting=setting, max_mb=max_mb)
-
-
-@dataclass
-class ReadSummary:
-    """What a batch read did: counts, and every failure as (source id, message)."""
-
-    sources: int = 0
-    encounters: int = 0
-    utterances: int = 0
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    ignored: list[Path] = field(default_factory=list)
-
-
-def read_to_table(
-    paths: Iterable[str | Path],
-    out: str | Path,
-    *,
-    format: str | None = None,
-    roles: Mapping[str, Role] | None = None,
-    setting: Setting | None = None,
-    max_mb: float = DEFAULT_MAX_MB,
-    progress: Callable[[int, int, str], None] | None = None,
-) -> ReadSummary:
-    """Read many transcripts and write one utterance table (``.parquet``, ``.csv``,
-    ``.jsonl``); failures are collected, not raised.
-
-    Args:
-        progress: called as ``progress(done, total, source_id)`` after each source.
-    """
-    from ..model import utterances_dataframe
-    from ..tables import check_table_path, write_table
-
-    check_table_path(out)
-    _check_format(format)
-    sources, ignored = discover(paths)
-    summary = ReadSummary(sources=len(sources), ignored=ignored)
-    encounters: list[Encounter] = []
-    for done, result in enumerate(
-        read_paths([], format=format, roles=roles, setting=setting, max_mb=max_mb,
-                   sources=sources), 1
-    ):
-        if result.error is not None:
-            summary.failures.append((result.source.encounter_id, str(result.error)))
-        encounters.extend(result.encounters)
-        if progress is not None:
-            progress(done, len(sources), result.source.encounter_id)
-    frame = utterances_dataframe(encounters)
-    summary.encounters = len(encounters)
-    summary.utterances = len(frame)
-    write_table(frame, out)
-    return summary
+    return encounters

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from ..errors import CompassionError, Errors, Warnings, warn
+from ..lexicon import canonical_label, edit_distance, lexicon_role
 from ..markup import clean
 from ..model import Encounter, Piece, Role, Setting, Speaker, Turn
 
@@ -63,6 +65,35 @@ class RawTranscript:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ReaderSpec:
+    """What a reader module declares about its format; ``compassion_nlp.readers`` keeps a
+    registry of them and no other list of formats.
+
+    Attributes:
+        name: the format name (``--format``).
+        extensions: file extensions (lower case, with the dot) read as this format.
+        parse: ``parse(paths, texts)`` → raw transcripts; ``texts`` holds the decoded text of
+            each path (empty for binary formats).
+        sniff: ``sniff(head, text)`` → whether content in another format's file is this one
+            (tried in ``sniff_order`` when the extension does not decide).
+        sniff_order: lower is tried first.
+        extension_decides: a file with one of ``extensions`` is this format whatever its
+            content (false for plain text, whose files may hold subtitles or JSON).
+        binary: read from bytes, not decoded text.
+        aliases: other names accepted for ``--format``.
+    """
+
+    name: str
+    extensions: tuple[str, ...]
+    parse: Callable[[tuple[Path, ...], list[str]], list[RawTranscript]]
+    sniff: Callable[[str, str], bool] | None = None
+    sniff_order: int = 0
+    extension_decides: bool = True
+    binary: bool = False
+    aliases: tuple[str, ...] = ()
+
+
 _LABEL_TRIM = re.compile(r"^[\s\"'*#>\-]+|[\s\"'*:.,;]+$")
 _LABEL_SEP = re.compile(r"[_\s]+")
 
@@ -91,17 +122,13 @@ _NOT_ALNUM = re.compile(r"[\W_]+")
 
 @lru_cache(maxsize=4096)
 def _canonical(name: str) -> str | None:
-    """:func:`compassion_nlp.roles.canonical_label`, cached (labels repeat across files)."""
-    from ..roles import canonical_label
-
+    """:func:`compassion_nlp.lexicon.canonical_label`, cached (labels repeat across files)."""
     return canonical_label(name)
 
 
 @lru_cache(maxsize=4096)
 def _lexicon_confidence(name: str) -> float:
     """How surely a label names a role word (0 when it names none), cached."""
-    from ..roles import lexicon_role
-
     found = lexicon_role(name)
     return found[1] if found else 0.0
 
@@ -115,8 +142,6 @@ def _is_typo(a: str, b: str) -> bool:
     sa, sb = _NOT_ALNUM.sub("", a), _NOT_ALNUM.sub("", b)
     if sa == sb:
         return True
-    from ..roles import edit_distance
-
     if edit_distance(sa, sb, MAX_TYPO_EDITS) > MAX_TYPO_EDITS:
         return False
     wa, wb = a.split(), b.split()
@@ -130,7 +155,7 @@ def _merge_typos(counts: Counter[str], names: dict[str, str]) -> dict[str, str]:
     """Map speaker keys that are typos of a more frequent key onto it.
 
     Two keys merge when their names point to the same lexicon entry and number
-    (``Docotr_2`` and ``Doctor_2``, see :func:`compassion_nlp.roles.canonical_label`) and
+    (``Docotr_2`` and ``Doctor_2``, see :func:`compassion_nlp.lexicon.canonical_label`) and
     :func:`_is_typo` holds: ``Dr Smith`` and ``Dr Jones`` share an entry but are two people.
     """
     by_canon: dict[str, list[str]] = {}

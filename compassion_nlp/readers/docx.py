@@ -29,7 +29,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from ..errors import CompassionError, Errors
-from .base import RawTranscript
+from .base import RawTranscript, ReaderSpec
 from .text import parse_lines
 
 #: The most bytes of ``word/document.xml`` decompressed (a zip bomb stops here).
@@ -246,3 +246,6 @@ def read_docx(path: Path) -> list[RawTranscript]:
         "turn_tables": collected.turn_tables,
     }
     return [RawTranscript(fragments, metadata=metadata)]
+
+
+SPEC = ReaderSpec("docx", (".docx",), lambda paths, texts: read_docx(paths[0]), binary=True)

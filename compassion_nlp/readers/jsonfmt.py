@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import CompassionError, Errors
 from ..model import Role
-from .base import Fragment, RawTranscript
+from .base import Fragment, RawTranscript, ReaderSpec
 from .tables import END_COLUMNS, SPEAKER_COLUMNS, START_COLUMNS, TEXT_COLUMNS
 
 #: MIBot speaker names and their roles (as sure as a format hint can be)
@@ -169,3 +169,25 @@ def read_json(path: Path, text: str) -> list[RawTranscript]:
         formats="json (QMSum, WhisperX, AWS Transcribe, Deepgram, AssemblyAI, Rev.ai, "
         "[{speaker, text, start, end}])",
     )
+
+
+def looks_like_json(head: str, text: str) -> bool:
+    """True for a JSON document, or JSON Lines whose first line is an object."""
+    if head[:1] not in "[{":
+        return False
+    try:
+        json.loads(text)
+        return True
+    except (ValueError, RecursionError):
+        first = text.lstrip().split("\n", 1)[0]
+        try:
+            json.loads(first)
+            return first.lstrip().startswith("{")
+        except (ValueError, RecursionError):
+            return False
+
+
+SPEC = ReaderSpec(
+    "json", (".json", ".jsonl"), lambda paths, texts: read_json(paths[0], texts[0]),
+    sniff=looks_like_json, sniff_order=2, aliases=("jsonl",),
+)

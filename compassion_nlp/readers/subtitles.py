@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CompassionError, Errors, Warnings, warn
-from .base import Fragment, RawTranscript
+from ..lexicon import GENERIC_LABEL, lexicon_role
+from .base import Fragment, RawTranscript, ReaderSpec
 
 _SRT_HEAD = re.compile(r"^\s*\d+\s*\n\s*\d{1,2}:\d{1,2}:\d{1,2}[,.]\d+\s*-->", re.MULTILINE)
 
@@ -62,11 +63,6 @@ _CUE_ID = re.compile(
 _DASH = re.compile(r"^[-\u2013\u2014]\s+")
 _PREFIX = re.compile(r"^(?P<name>[^\W\d_][^:<>\n]{0,59}?)\s*:(?:\s+(?P<text>.*)|$)")
 _NOT_A_NAME = re.compile(r"[?!;\"{}\[\]]|https?|www\.")
-_GENERIC = re.compile(
-    r"^(?:speaker|spk|spkr|s|person|participant|caller|agent|customer|interviewer|"
-    r"interviewee|respondent|unknown)[\s_-]*\d{0,3}$",
-    re.IGNORECASE,
-)
 _PARTICLES = frozenset({"de", "da", "del", "della", "der", "di", "du", "la", "le", "van", "von",
                         "bin", "binti", "al", "el", "y", "e", "dos", "das", "ter", "ten"})
 #: share of text cues that must carry a recurring ``Name:`` prefix for names to be accepted
@@ -80,10 +76,9 @@ def looks_like_srt(head: str) -> bool:
 
 @dataclass
 class _Cue:
-    """One cue as scanned: its number in the file, timing line and text lines."""
+    """One cue as scanned: its number in the file, times and text lines."""
 
     number: int
-    timing_line: int
     start: float | None
     end: float | None
     lines: list[tuple[int, str]] = field(default_factory=list)
@@ -223,11 +218,11 @@ def _scan(path: Path, text: str, kind: str) -> tuple[list[_Cue], dict[str, int],
             line_no, timing_text = block[k]
             number = len(cues) + 1
             start, end = times.timing(timing_text, line_no, number)
-            cues.append(_Cue(number, line_no, start, end))
+            cues.append(_Cue(number, start, end))
             previous = k + 1
         add_text(block[previous:], payload=True)
     if loose:
-        cues.insert(0, _Cue(0, loose[0][0], None, None, loose))
+        cues.insert(0, _Cue(0, None, None, loose))
     return cues, counts, times
 
 
@@ -269,9 +264,7 @@ def _segments(cue: _Cue) -> list[_Segment]:
 
 
 def _known(name: str) -> bool:
-    from ..roles import lexicon_role
-
-    return bool(_GENERIC.match(name)) or lexicon_role(name) is not None
+    return bool(GENERIC_LABEL.match(name)) or lexicon_role(name) is not None
 
 
 def _name_like(name: str) -> bool:
@@ -388,3 +381,13 @@ def read_srt(path: Path, text: str) -> list[RawTranscript]:
             timing line whose times cannot be read.
     """
     return _read(path, text, "srt")
+
+
+VTT_SPEC = ReaderSpec(
+    "vtt", (".vtt",), lambda paths, texts: read_vtt(paths[0], texts[0]),
+    sniff=lambda head, text: head.startswith("WEBVTT"), sniff_order=0, aliases=("webvtt",),
+)
+SRT_SPEC = ReaderSpec(
+    "srt", (".srt",), lambda paths, texts: read_srt(paths[0], texts[0]),
+    sniff=lambda head, text: looks_like_srt(head), sniff_order=3,
+)

@@ -27,8 +27,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import CompassionError, Errors
+from ..lexicon import lexicon_role
 from ..model import ROLES, Role
-from .base import Fragment, RawTranscript
+from .base import Fragment, RawTranscript, ReaderSpec
 from .text import parse_lines, parse_time
 
 DIALOGUE_COLUMNS = ("dialogue", "dialog", "conversation", "transcript", "src", "dialogue_text")
@@ -78,13 +79,14 @@ def _rows(
         CompassionError: E008 for a CSV error, or a quoted cell that is never closed (it
             would swallow the rest of the file).
     """
-    if csv.field_size_limit() < MAX_CELL:
-        csv.field_size_limit(MAX_CELL)  # the default, 128 kB, is too small for dialogues
     lines = text.split("\n")
     reader = csv.reader(
         (line + "\n" for line in lines), delimiter=delimiter or _delimiter(text, path)
     )
     last = start = 0
+    # the csv module's cell limit is process-wide: raised while these rows are read (the
+    # default, 128 kB, is too small for dialogues), then put back
+    previous = csv.field_size_limit(max(MAX_CELL, csv.field_size_limit()))
     try:
         for row in reader:
             start = last + 1
@@ -95,6 +97,8 @@ def _rows(
         raise CompassionError(
             Errors.E008, path, format="CSV", detail=f"{exc} near line {reader.line_num}"
         ) from None
+    finally:
+        csv.field_size_limit(previous)
     if last > start and "\n".join(lines[start - 1 : last]).count('"') % 2:
         raise CompassionError(
             Errors.E008, path, format="CSV",
@@ -186,8 +190,6 @@ def _seconds(value: str, millis: bool) -> float | None:
 @lru_cache(maxsize=1024)
 def _role_hint(value: str) -> tuple[Role, float] | None:
     """The role a role cell names: a role (``patient``) or a role word (``doctor``)."""
-    from ..roles import lexicon_role
-
     role = value.strip().lower()
     if role in ROLES:
         return role, 1.0  # type: ignore[return-value]
@@ -252,3 +254,23 @@ def read_turn_table(
     if not groups:
         raise CompassionError(Errors.E016, path, n=0)
     return list(groups.values())
+
+
+def _parse(paths: tuple[Path, ...], texts: list[str]) -> list[RawTranscript]:
+    """A CSV/TSV of dialogues or of turns, decided by its header."""
+    from . import FORMATS
+
+    path, text = paths[0], texts[0]
+    header = header_of(text, path)
+    if is_dialogue_csv(header):
+        return read_dialogue_csv(path, text)
+    if is_turn_table(header):
+        return read_turn_table(path, text)
+    raise CompassionError(
+        Errors.E004, path,
+        detail="a CSV/TSV without a dialogue column or speaker and text columns",
+        formats=", ".join(FORMATS),
+    )
+
+
+SPEC = ReaderSpec("csv", (".csv", ".tsv"), _parse, aliases=("tsv",))

@@ -24,8 +24,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
-from .base import Fragment
+from ..errors import CompassionError, Errors
+from ..lexicon import GENERIC_LABEL, canonical_label, lexicon_role
+from .base import Fragment, RawTranscript, ReaderSpec
 
 _TS = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
 _LABEL = r"[A-Za-z\u00c0-\u024f][\w\u00c0-\u024f'’.,()\- ]{0,59}?"
@@ -58,11 +61,6 @@ _INLINE_PATTERNS = (
 # "Guest_family. Hello" — only for a known role word
 _PERIOD_PATTERN = re.compile(r"^(?P<name>[A-Za-z][\w ]{0,30}?)\.\s+(?P<text>\S.*)$")
 
-_GENERIC = re.compile(
-    r"^(?:speaker|spk|spkr|s|person|participant|caller|agent|customer|interviewer|"
-    r"interviewee|respondent|unknown)[\s_-]*\d{0,3}$|^[A-Z]$",
-    re.IGNORECASE,
-)
 _SENTENCE_PUNCT = re.compile(r"[?!;\"]|\.\s|\.$|,\s\w+\s\w+\s\w+")
 #: titles whose full stop is not the end of a sentence (``Dr. Smith:``)
 _ABBREVIATION = re.compile(r"\b(?:dr|mr|mrs|ms|mx|prof|st|jr|sr|rev|sgt|capt)\.", re.IGNORECASE)
@@ -99,9 +97,10 @@ def _plausible(name: str) -> bool:
 @lru_cache(maxsize=4096)
 def _known(name: str) -> bool:
     """A generic speaker label (``Speaker 1``, ``A``) or a role word, typos included."""
-    from ..roles import canonical_label, lexicon_role
-
-    return bool(_GENERIC.match(name.strip())) or lexicon_role(name) is not None or (
+    name = name.strip()
+    # a generic label, or a single letter (``A:``, ``B:``)
+    return bool(GENERIC_LABEL.match(name)) or (len(name) == 1 and name.isalpha()) or (
+        lexicon_role(name) is not None) or (
         canonical_label(name) is not None
     )
 
@@ -180,8 +179,23 @@ def parse_lines(lines: Iterable[tuple[int, str]]) -> list[Fragment]:
     return fragments
 
 
-def looks_like_text_transcript(text: str) -> bool:
-    """True when at least two lines carry an accepted speaker prefix."""
-    lines = list(enumerate(text.splitlines()[:400], 1))
-    fragments = parse_lines(lines)
-    return sum(1 for f in fragments if f.speaker is not None) >= 2
+def _parse(paths: tuple[Path, ...], texts: list[str]) -> list[RawTranscript]:
+    """A speaker-prefixed text transcript; E005 (E004 for an unknown extension) when no line
+    starts with a speaker label."""
+    from . import EXTENSIONS, FORMATS
+
+    path = paths[0]
+    fragments = parse_lines(list(enumerate(texts[0].split("\n"), 1)))
+    if not any(f.speaker for f in fragments):
+        if path.suffix.lower() not in EXTENSIONS:
+            raise CompassionError(
+                Errors.E004, path, formats=", ".join(FORMATS),
+                detail=f"unknown extension '{path.suffix or '(none)'}', and the text has "
+                "no speaker labels",
+            )
+        raise CompassionError(Errors.E005, path, detail="no line starts with a speaker label")
+    return [RawTranscript(fragments)]
+
+
+SPEC = ReaderSpec("text", (".txt", ".md", ".text"), _parse, extension_decides=False,
+                  aliases=("txt", "md"))

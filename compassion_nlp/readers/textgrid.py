@@ -17,8 +17,9 @@ import re
 from pathlib import Path
 
 from ..errors import CompassionError, Errors
+from ..lexicon import ROLE_OF, SUFFIX_WORDS
 from ..model import Role
-from .base import Fragment, RawTranscript
+from .base import Fragment, RawTranscript, ReaderSpec
 
 _TOKEN = re.compile(
     r'"(?P<str>(?:[^"]|"")*)"'  # a string; "" is an escaped quote
@@ -28,15 +29,9 @@ _TOKEN = re.compile(
 )
 #: file-name suffixes that name a speaker's role (``_doctor.TextGrid``)
 SUFFIX = re.compile(
-    r"^(?P<stem>.+?)[_\-. ](?P<role>doctor|clinician|gp|nurse|patient|client|carer|"
-    r"interviewer|interviewee|leader|chair|staff)$",
-    re.IGNORECASE,
+    rf"^(?P<stem>.+?)[_\-. ](?P<role>{'|'.join(SUFFIX_WORDS)})$", re.IGNORECASE
 )
-_SUFFIX_ROLES: dict[str, Role] = {
-    "doctor": "clinician", "clinician": "clinician", "gp": "clinician", "nurse": "clinician",
-    "interviewer": "clinician", "patient": "patient", "client": "patient", "carer": "patient",
-    "interviewee": "patient", "leader": "leader", "chair": "leader", "staff": "staff",
-}
+_SUFFIX_ROLES: dict[str, Role] = {word: ROLE_OF[word] for word in SUFFIX_WORDS}
 
 
 #: forced-alignment tiers that are not speech turns (Montreal Forced Aligner: "Ann - phones")
@@ -153,3 +148,9 @@ def read_textgrids(paths: list[Path], texts: list[str]) -> list[RawTranscript]:
             metadata={"files": [p.name for p in paths]},
         )
     ]
+
+
+SPEC = ReaderSpec(
+    "textgrid", (".textgrid",), lambda paths, texts: read_textgrids(list(paths), texts),
+    sniff=lambda head, text: looks_like_textgrid(head), sniff_order=1, aliases=("praat",),
+)

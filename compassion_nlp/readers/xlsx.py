@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import CompassionError, Errors
-from .base import RawTranscript
+from .base import RawTranscript, ReaderSpec
 from .tables import is_turn_table, read_turn_table
 
 
@@ -64,3 +64,6 @@ def read_xlsx(path: Path) -> list[RawTranscript]:
         detail="no worksheet has a header with a speaker (or role) column and a text column",
         formats="xlsx (a table of turns: Speaker | Text)",
     )
+
+
+SPEC = ReaderSpec("xlsx", (".xlsx",), lambda paths, texts: read_xlsx(paths[0]), binary=True)

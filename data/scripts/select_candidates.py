@@ -24,7 +24,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from compassion_nlp.readers import read_paths
+from compassion_nlp.pipeline import read_paths
 
 CUE_WORDS = re.compile(
     r"\b(worr|scar|afraid|fright|anxi|nervous|stress|upset|depress|down\b|low\b|cope|coping|"

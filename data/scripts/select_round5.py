@@ -60,7 +60,7 @@ def _norm(text: str) -> str:
 
 def counsel_chat_encounters(path: Path) -> list:
     """One encounter per answer: the question (client) and one therapist's answer."""
-    from compassion_nlp.readers import read_string
+    from compassion_nlp.pipeline import read_string
 
     with path.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -82,7 +82,7 @@ def counsel_chat_encounters(path: Path) -> list:
 
 def load(shared: Path) -> list:
     """Every encounter of the three sources, ids prefixed with the source folder."""
-    from compassion_nlp.readers import read_paths
+    from compassion_nlp.pipeline import read_paths
 
     logging.disable(logging.WARNING)
     root = shared / "transcripts"

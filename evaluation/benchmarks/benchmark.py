@@ -31,7 +31,7 @@ REPO = HERE.parents[1]
 
 
 def _utterances(shared: Path, n: int, seed: int) -> list:
-    from compassion_nlp.readers import read_paths
+    from compassion_nlp.pipeline import read_paths
     from compassion_nlp.scoring import classifier_inputs
 
     roots = [shared / "transcripts" / "primock57", shared / "transcripts" / "mts_dialog",

@@ -45,7 +45,7 @@ sys.path.insert(0, str(HERE))
 
 from compassion_nlp.classifier import LABELS, ClassifierInput, UtteranceClassifier  # noqa: E402
 from compassion_nlp.training import (  # noqa: E402
-    TrainingArguments,
+    TrainingConfig,
     label_metrics,
     load_corpus,
     to_inputs,
@@ -198,7 +198,7 @@ def run(name: str, settings: dict, work: Path, *, test_sources: tuple[str, ...] 
                 "corpus": str(REPO / settings.get("corpus", "data/corpus.jsonl"))}
     model_dir = work / name
     if not (model_dir / "compassion.json").is_file():
-        train(TrainingArguments(**settings))
+        train(TrainingConfig(**settings))
     clf = UtteranceClassifier.from_pretrained(model_dir, precision="auto", threads=2)
     corpus = load_corpus(settings["corpus"])
     test = corpus["test"]

@@ -10,17 +10,19 @@ relabelled tuning encounters (see ``evaluate.py`` for the splits):
 Each corpus (each QMSum domain, and MTS-Dialog's encounters with three or more speakers
 apart from its two-speaker ones) weighs the same in the fit, and inside a corpus each
 encounter weighs the same, so that 1,200 short MTS-Dialog snippets or 60 one-question members
-of parliament do not drown the rest. Prints the weights to paste into ``roles.py``; ``--cv``
-also prints a grouped (by encounter) 5-fold cross-validation inside the tune half.
+of parliament do not drown the rest. Prints the weights; ``--write`` stores them in
+``compassion_nlp/resources/role_weights.json``, which :mod:`compassion_nlp.roles` loads.
+``--cv`` also prints a grouped (by encounter) 5-fold cross-validation inside the tune half.
 
 Usage::
 
-    python evaluation/roles/fit_weights.py [--data ../shared/data/transcripts] [--C 1.0]
+    python evaluation/roles/fit_weights.py [--data ../shared/data/transcripts] [--C 1.0] [--write]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -33,6 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evaluate as ev  # noqa: E402
 
 from compassion_nlp import roles  # noqa: E402
+
+WEIGHTS = Path(roles.__file__).parent / "resources" / "role_weights.json"
+FITTED_BY = "evaluation/roles/fit_weights.py (tuning half of the shared corpora)"
 
 
 def rows(cases: list[ev.Case], setting: str, drop: tuple[str, ...] = ()
@@ -98,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=ev.DEFAULT_DATA)
     ap.add_argument("--C", type=float, default=1.0)
+    ap.add_argument("--write", action="store_true",
+                    help="write the weights to compassion_nlp/resources/role_weights.json")
     ap.add_argument("--cv", action="store_true", help="also cross-validate inside tune")
     ap.add_argument("--drop", nargs="*", default=[], help="features to leave out")
     ap.add_argument("--only", choices=("clinical", "meeting"), default=None)
@@ -107,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.evidence_turns is not None:
         roles.CLINICAL_EVIDENCE_TURNS = args.evidence_turns
     cases = list(ev.load_cases(args.data, split="tune"))
+    fitted: dict[str, dict[str, float]] = {}
     for setting, intercept in (("clinical", False), ("meeting", True)):
         if args.only and setting != args.only:
             continue
@@ -120,17 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         weights = dict(zip(names, model.coef_[0], strict=True))
         if intercept:
             weights = {"bias": float(model.intercept_[0]), **weights}
-        items = [f'"{k}": {v:.3f},' for k, v in weights.items()]
-        lines, line = [], "   "
-        for item in items:
-            if len(line) + len(item) + 1 > 96:
-                lines.append(line)
-                line = "   "
-            line += " " + item
-        lines.append(line)
-        print(f"{setting.upper()}_WEIGHTS: dict[str, float] = {{")
-        print("\n".join(lines))
-        print("}")
+        fitted[setting] = {k: round(float(v), 3) for k, v in weights.items()}
+    if args.write and not args.only:
+        WEIGHTS.write_text(json.dumps({"fitted_by": FITTED_BY, **fitted}, indent=2) + "\n")
+        print(f"wrote {WEIGHTS}")
+    else:
+        print(json.dumps(fitted, indent=2))
     return 0
 
 

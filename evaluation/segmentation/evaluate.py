@@ -273,6 +273,7 @@ def git_splitter(rev: str) -> Splitter:
     name = f"utterance_rules_{rev}"
     source = source.replace('"utterance_rules"', f'"{name}"')
     source = source.replace("from .model import", "from compassion_nlp.model import")
+    source = source.replace("from .config import", "from compassion_nlp.config import")
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(source)
     spec = importlib.util.spec_from_file_location(f"segment_{rev}", f.name)

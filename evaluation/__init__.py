@@ -1,0 +1,1 @@
+"""Evaluation scripts and their stored results (importable by the tests; run by path)."""

@@ -1,0 +1,1 @@
+"""Classifier evaluation, baselines and generalisation runs."""

@@ -1,0 +1,1 @@
+"""Speaker-role inference evaluation."""

@@ -1,0 +1,1 @@
+"""Utterance segmentation evaluation."""

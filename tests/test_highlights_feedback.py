@@ -1,0 +1,191 @@
+"""Highlights (exemplary moments, missed opportunities) and feedback reports on hand-made label
+matrices: every branch runs whatever a model would predict."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compassion_nlp.config import ScoringConfig
+from compassion_nlp.feedback import render, report_filename, write_report
+from compassion_nlp.highlights import cue_kind, highlights, phrase_bank, suggestion_for
+from compassion_nlp.linking import link_cues
+from compassion_nlp.measures import compassion_score, component_words
+from compassion_nlp.model import LABELS
+from compassion_nlp.pipeline import read_string
+from compassion_nlp.scoring import ScoredEncounter
+
+CONSULTATION = """\
+Doctor [00:00:01]: Good morning. What brings you in today?
+Patient [00:00:05]: I'm really worried it might be cancer.
+Doctor [00:00:09]: That sounds really frightening. What worries you most?
+Patient [00:00:15]: Since my wife died I haven't been sleeping.
+Doctor [00:00:20]: Any fever? Do you smoke?
+Patient [00:00:24]: It's been a nightmare at work too.
+Doctor [00:00:27]: Okay. Let's get some bloods.
+"""
+
+
+def _encounter(text: str = CONSULTATION, setting: str = "clinical"):
+    [enc] = read_string(text, format="text", setting=setting)  # type: ignore[arg-type]
+    return enc
+
+
+def _matrices(enc, marks: dict[str, dict[str, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities (0.1 by default) and labels (probability ≥ 0.5) from text prefixes."""
+    probs = np.full((len(enc.utterances), len(LABELS)), 0.1)
+    for i, utt in enumerate(enc.utterances):
+        for prefix, labels in marks.items():
+            if utt.text.startswith(prefix):
+                for label, p in labels.items():
+                    probs[i, LABELS.index(label)] = p
+    return probs, probs >= 0.5
+
+
+def _scored(enc, probs, decided, config: ScoringConfig | None = None) -> ScoredEncounter:
+    config = config or ScoringConfig()
+    links = link_cues(enc, decided, window=config.cue_window)
+    return ScoredEncounter(enc, probs, decided, links,
+                           compassion_score(enc, decided, links, config=config),
+                           highlights(enc, probs, decided, links, top=config.top_exemplary))
+
+
+MARKS = {
+    "I'm really worried": {"CUE": 0.9},
+    "That sounds really frightening": {"EMPATHIC": 0.95},
+    "What worries you most": {"PURSUING": 0.8},
+    "Since my wife died": {"CUE": 0.85},
+    "It's been a nightmare": {"CUE": 0.7},
+}
+
+
+def test_exemplary_moments_are_ranked_and_quote_the_cue_they_answered() -> None:
+    enc = _encounter()
+    probs, decided = _matrices(enc, MARKS)
+    scored = _scored(enc, probs, decided)
+    exemplary = scored.exemplary
+    assert [h.moment.text for h in exemplary] == [
+        "That sounds really frightening.", "What worries you most?"]
+    assert [h.rank for h in exemplary] == [1, 2]
+    assert exemplary[0].labels == ("EMPATHIC",) and exemplary[0].probability == 0.95
+    assert exemplary[0].cue is not None and exemplary[0].cue.text.startswith("I'm really worried")
+    assert exemplary[0].moment.speaker == "Doctor" and exemplary[0].moment.role == "clinician"
+    assert exemplary[0].moment.start == 9.0 and exemplary[0].moment.source_line == 3
+
+
+def test_missed_opportunities_have_what_followed_a_kind_and_a_suggestion() -> None:
+    enc = _encounter()
+    probs, decided = _matrices(enc, MARKS)
+    missed = _scored(enc, probs, decided).missed_opportunities
+    assert [h.moment.text for h in missed] == [
+        "Since my wife died I haven't been sleeping.", "It's been a nightmare at work too."]
+    assert [h.rank for h in missed] == [1, 2]
+    first = missed[0]
+    assert first.followed_by is not None and first.followed_by.text == "Any fever?"
+    assert first.cue_kind == "loss" and first.labels == ("CUE",)
+    assert first.suggestion in next(
+        k["suggestions"] for k in phrase_bank()["kinds"] if k["kind"] == "loss")
+    # "Okay." is a back-channel: what followed the last cue is the instruction after it
+    assert missed[1].followed_by is not None
+    assert missed[1].followed_by.text == "Let's get some bloods."
+
+
+def test_top_exemplary_follows_the_config_and_nothing_when_nothing_is_labelled() -> None:
+    enc = _encounter()
+    probs, decided = _matrices(enc, MARKS)
+    assert len(_scored(enc, probs, decided, ScoringConfig(top_exemplary=1)).exemplary) == 1
+    none = _scored(enc, *_matrices(enc, {}))
+    assert none.highlights == []
+
+
+def test_an_episode_of_several_cues_is_one_missed_opportunity_quoting_its_strongest() -> None:
+    enc = _encounter("Patient: I'm scared. I can't sleep. It's awful.\nDoctor: Any rash?\n")
+    probs, decided = _matrices(enc, {"I'm scared": {"CUE": 0.6}, "I can't sleep": {"CUE": 0.9},
+                                     "It's awful": {"CUE": 0.7}})
+    [missed] = _scored(enc, probs, decided).missed_opportunities
+    assert missed.moment.text == "I can't sleep." and missed.probability == 0.9
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("my mum passed away", "loss"), ("I'm terrified of the scan", "worry"),
+     ("I feel so low", "low_mood"), ("blah", "general")],
+)
+def test_cue_kinds(text: str, kind: str) -> None:
+    assert cue_kind(text) == kind
+
+
+def test_suggestions_are_stable_and_meetings_get_team_suggestions() -> None:
+    a = suggestion_for("worry", "enc|t2.u1", "clinical")
+    assert a == suggestion_for("worry", "enc|t2.u1", "clinical")
+    team = next(k["suggestions"] for k in phrase_bank()["kinds"] if k["kind"] == "team_concern")
+    assert suggestion_for("worry", "x", "meeting") in team
+    loss = next(k["suggestions"] for k in phrase_bank()["kinds"] if k["kind"] == "loss")
+    assert suggestion_for("loss", "x", "meeting") in loss
+    general = next(k["suggestions"] for k in phrase_bank()["kinds"] if k["kind"] == "general")
+    assert suggestion_for("no such kind", "x", "clinical") in general
+
+
+# ---------------------------------------------------------------- feedback reports
+
+
+def test_report_quotes_moments_with_ids_times_and_lines() -> None:
+    enc = _encounter()
+    probs, decided = _matrices(enc, MARKS)
+    scored = _scored(enc, probs, decided)
+    page = render(scored)
+    assert page.startswith("# Feedback: text\n")
+    assert f"**{scored.compassion.value:.0f} / 100**" in page
+    for name in scored.compassion.components:
+        assert component_words()[name] in page
+    assert "3 emotional moment(s) raised, 1 answered, 2 missed." in page
+    assert "**Empathic** (`t3.u1`, at 0:09, line 3)" in page
+    assert "> **Doctor** (clinician): That sounds really frightening." in page
+    assert "answering (`t2.u1`, at 0:05, line 2):" in page
+    assert "**1. loss** (`t4.u1`, at 0:15, line 4)" in page
+    assert "What followed (`t5.u1`, at 0:20, line 5):" in page
+    assert page.count("Could have said:") == 2
+    assert "not a clinical judgement" in page
+
+
+def test_report_without_moments_or_score() -> None:
+    enc = _encounter("Doctor: Okay.\nPatient: Fine.\n")
+    scored = _scored(enc, *_matrices(enc, {}))
+    assert math.isnan(scored.compassion.value)
+    page = render(scored)
+    assert "Compassion score: not applicable" in page
+    assert "No empathic, confirming, pursuing or inclusive statement was found." in page
+    assert "None: every emotional moment found got a response." in page
+    assert "| not applicable |" in page
+
+
+def test_report_of_a_missed_cue_with_nothing_after_it() -> None:
+    enc = _encounter("Doctor: Hello.\nPatient: I'm so worried about my son.\n")
+    probs, decided = _matrices(enc, {"I'm so worried": {"CUE": 0.9}})
+    page = render(_scored(enc, probs, decided))
+    assert "**1. worry** (`t2.u1`, line 2)" in page and "What followed" not in page
+
+
+def test_meeting_report_explains_inclusiveness_with_the_configured_rate() -> None:
+    enc = _encounter("Chair: Thanks all. What do you think, Sam?\nSam: We're exhausted.\n",
+                     setting="meeting")
+    probs, decided = _matrices(enc, {"What do you think": {"INCLUSIVE": 0.9},
+                                     "We're exhausted": {"CUE": 0.8}})
+    config = ScoringConfig(inclusive_full_marks=0.5, talk_full_marks=2.0)
+    scored = _scored(enc, probs, decided, config)
+    page = render(scored)
+    assert "full marks at 1 per 2 leader turns" in page and "full marks at 2.0 per 10" in page
+    assert "inclusiveness" in scored.compassion.components
+    assert scored.compassion.explain().splitlines()[0].startswith("Compassion score:")
+
+
+def test_reports_are_written_under_safe_names(tmp_path: Path) -> None:
+    enc = _encounter()
+    scored = _scored(enc, *_matrices(enc, MARKS))
+    path = write_report(scored, tmp_path / "reports")
+    assert path.name == "text.md" and path.read_text(encoding="utf-8") == render(scored)
+    assert report_filename("calls/a b.vtt#3") == "calls__a_b.vtt_3.md"
+    assert not list((tmp_path / "reports").glob(".*.tmp"))  # written atomically
