@@ -30,7 +30,7 @@ python data/scripts/unlabelled_pool.py --shared "$SHARED" --out "$WORK/pool.json
 python -c "from compassion_nlp.distill import soft_label_file; import sys; \
 soft_label_file(sys.argv[1], sys.argv[2], sys.argv[3], threads=2)" \
     "$WORK/mpnet" "$WORK/pool.jsonl" "$WORK/soft.jsonl"
-$GEN train distilled --work "$WORK" --soft "$WORK/soft.jsonl" --soft-per-epoch 24000
+$GEN train distilled --work "$WORK" --soft "$WORK/soft.jsonl" --soft-per-epoch 18000
 
 # leave one source out (the minilm configuration)
 for source in primock57 aci_bench mts_dialog qmsum mibot physical_activity_counseling counsel_chat; do
