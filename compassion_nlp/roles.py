@@ -239,6 +239,7 @@ def _speaker_stats(encounter: Encounter) -> dict[str, dict[str, float]]:
     first_sub = turns[substantial[0]].speaker if substantial else None
     last_sub = turns[substantial[-1]].speaker if substantial else None
     early = [turns[i].speaker for i in substantial[:10]]
+    opening = _FORMAL_OPENING.search(turns[substantial[0]].text) if substantial else None
     prev_question = False
     for i, turn in enumerate(turns):
         f = stats.setdefault(turn.speaker, dict.fromkeys(_COUNTS, 0.0))
@@ -290,6 +291,7 @@ def _speaker_stats(encounter: Encounter) -> dict[str, dict[str, float]]:
     for spk, f in stats.items():
         f["successors"] = len(followers.get(spk, ())) / max(len(stats) - 1, 1)
         f["opens"] = float(spk == first_sub)
+        f["formal_open"] = float(spk == first_sub and bool(opening))
         f["closes"] = float(spk == last_sub)
         f["early"] = early.count(spk) / len(early) if early else 0.0
     return stats
@@ -385,6 +387,16 @@ def _meeting_features(stats: Mapping[str, Mapping[str, float]]) -> dict[str, dic
 
 #: a meeting's leader is taken as found when the model gives someone this probability
 LEADER_EVIDENCE = 0.7
+#: the confidence that whoever opens a meeting with a formal welcome ("Welcome to the
+#: Children, Young People and Education Committee", "I call this meeting to order") chairs it
+FORMAL_OPENING_CONFIDENCE = 0.9
+_FORMAL_OPENING = re.compile(
+    r"\bwelcome (?:everyone |everybody |all )?(?:back )?to (?:the|this|today's|this "
+    r"(?:morning|afternoon|evening)'s)\b[^.?!]{0,90}\b(?:committee|meeting|session|"
+    r"inquiry|hearing|panel|board)\b|\bcall (?:the|this) meeting to order\b|"
+    r"\bi (?:now )?declare (?:the|this) meeting open\b",
+    re.IGNORECASE,
+)
 #: a speaker with less than this share of the words of a meeting is not its leader
 MINOR_SHARE = 0.05
 
@@ -472,6 +484,9 @@ def _content_roles(stats: Mapping[str, Mapping[str, float]], setting: Setting,
         return out
     feats = _meeting_features(stats)
     probs = {s: _sigmoid(_linear(x, MEETING_WEIGHTS)) for s, x in feats.items()}
+    for s in open_speakers:  # who formally opens the meeting is chairing it
+        if stats[s].get("formal_open"):
+            probs[s] = max(probs[s], FORMAL_OPENING_CONFIDENCE)
     total = sum(f["words"] for f in stats.values()) or 1
     # someone is calling other people staff only once a leader is known: when nobody
     # opens, chairs or hands the floor, only those who hardly speak are surely not leading

@@ -349,3 +349,46 @@ def test_zoom_new_headers_and_consecutive_blocks(fixtures: Path) -> None:
     assert merged.text == "Making sure. Okay. That's perfectly fine, and that makes sense."
     assert "\u2026" in enc.turns[3].text  # the Unicode ellipsis survives
     _source_line_ok(path, enc)
+
+
+@pytest.mark.parametrize(
+    ("text", "starts"),
+    [
+        ("10:00\tAlice: Hello everyone.\n10:01\tBob: Hi Alice.\n10:02\tSam: We're stretched.\n",
+         [600.0, 601.0, 602.0]),  # m:ss offsets
+        ("[10:00:01]\tAlice: Hello.\n[10:00:05]\tBob: Hi Alice.\n[10:00:07]\tSam: Hi.\n",
+         [36001.0, 36005.0, 36007.0]),
+        ("2024-03-12 10:00:01\tAlice: Hello.\n2024-03-12 10:00:05\tBob: Hi.\n"
+         "2024-03-12 10:00:09\tSam: Hi.\n", [36001.0, 36005.0, 36009.0]),
+        ("12/03/2024, 10:00\tAlice: Hello.\n12/03/2024, 10:01\tBob: Hi.\n"
+         "12/03/2024, 10:02\tSam: Hi.\n", [36000.0, 36060.0, 36120.0]),  # a date: hh:mm
+        ("10:00 PM\tAlice: Hello.\n10:01 PM\tBob: Hi.\n10:02 PM\tSam: Hi.\n",
+         [79200.0, 79260.0, 79320.0]),
+    ],
+)
+def test_tab_separated_chat_exports_keep_every_speaker(text: str, starts: list[float]) -> None:
+    """Each line's name is a speaker even when it appears once (no names glued into text)."""
+    from compassion_nlp.pipeline import read_string
+
+    [enc] = read_string(text)
+    assert [t.speaker for t in enc.turns] == ["Alice", "Bob", "Sam"]
+    assert [t.start for t in enc.turns] == starts
+    assert not any(":" in t.text for t in enc.turns)
+
+
+def test_nvivo_tab_separated_transcript_in_a_text_file(tmp_path: Path) -> None:
+    path = tmp_path / "interview.txt"
+    path.write_text("Timespan\tContent\tSpeaker\n"
+                    "0:00:01.0 - 0:00:05.0\tHello, thanks for coming.\tAlice\n"
+                    "0:00:05.0 - 0:00:09.0\tGlad to be here.\tBob\n", encoding="utf-8")
+    [enc] = read(path)
+    assert enc.metadata["format"] == "csv"
+    assert [(t.speaker, t.start) for t in enc.turns] == [("Alice", 1.0), ("Bob", 5.0)]
+
+
+def test_unknown_tab_separated_columns_suggest_the_csv_reader(tmp_path: Path) -> None:
+    path = tmp_path / "table.txt"
+    path.write_text("When\tWhat was said\n0:01\thello there\n0:05\tgood morning\n")
+    with pytest.raises(CompassionError) as info:
+        read(path)
+    assert info.value.code == "E005" and "--format csv" in str(info.value)

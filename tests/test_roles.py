@@ -348,3 +348,41 @@ def test_evaluation_on_relabelled_primock57(shared_data: Path) -> None:
     assert tally["accuracy"] >= 0.95
     assert tally["wrong"] <= 1
     assert tally["enc_right"] >= 0.9
+
+
+def test_a_chair_who_formally_opens_the_meeting_leads_it() -> None:
+    from compassion_nlp.pipeline import read_string
+
+    text = (
+        "Lynne Neagle AM: Good morning, everyone. Welcome to the Children, Young People and "
+        "Education Committee. We've had apologies from one member.\n"
+        "Carol Shillabeer: Thank you. We have made progress on the programme since 2015.\n"
+        "Lynne Neagle AM: Thank you. Can I ask about the waiting times for assessment?\n"
+        "Carol Shillabeer: Waiting times have come down over the last year, in most areas.\n"
+        "Janet Finch-Saunders AM: And what will be the biggest challenges next year?\n"
+        "Carol Shillabeer: Staffing, mostly, and the demand for specialist services.\n"
+    )
+    [enc] = read_string(text, setting="meeting")
+    chair = enc.speakers["Lynne Neagle AM"]
+    assert (chair.role, chair.role_source) == ("leader", "content")
+    assert chair.role_confidence >= roles.FORMAL_OPENING_CONFIDENCE
+    assert enc.speakers["Carol Shillabeer"].role != "leader"
+
+
+def test_the_same_acting_chair_with_and_without_the_riding_is_one_speaker() -> None:
+    import json as _json
+
+    from compassion_nlp.pipeline import read_string
+
+    turns = [
+        ("The Acting Chair (Mr. Bruce Stanton (Simcoe North, CPC))", "Order, please."),
+        ("Mr. Ben Lobb", "Thank you, Mr. Chair."),
+        ("The Acting Chair (Mr. Bruce Stanton)", "Mr. Lobb, your question."),
+        ("Mr. Ben Lobb", "My question is about the budget."),
+        ("The Acting Chair (Mr. Bruce Stanton)", "Thank you."),
+    ]
+    text = _json.dumps({"meeting_transcripts": [{"speaker": a, "content": b} for a, b in turns]})
+    [enc] = read_string(text, format="json")
+    chairs = [name for name in enc.speakers if "Acting Chair" in name]
+    assert chairs == ["The Acting Chair (Mr. Bruce Stanton)"]
+    assert any("W004" in w for w in enc.metadata["warnings"])

@@ -179,7 +179,24 @@ def _merge_typos(counts: Counter[str], names: dict[str, str]) -> dict[str, str]:
     for short, full in bare.items():
         if short and short in counts and short != full and full not in merges:
             merges[full] = short
+    # "The Acting Chair (Mr. X (Riding))" and "The Acting Chair (Mr. X)": the same person,
+    # once with the riding named inside the brackets
+    for key in counts:
+        inner = _without_inner_brackets(key)
+        if inner != key and inner in counts and key not in merges:
+            merges[key] = merges.get(inner, inner)
     return merges
+
+
+_INNER_BRACKETS = re.compile(r"(\([^()]*?)\s*\([^()]*\)")
+
+
+def _without_inner_brackets(label: str) -> str:
+    """``a (b (c))`` → ``a (b)``: brackets nested inside brackets removed."""
+    previous = None
+    while previous != label:
+        previous, label = label, _INNER_BRACKETS.sub(r"\1", label)
+    return label
 
 
 def build(raw: RawTranscript, *, path: str | Path, encounter_id: str) -> Encounter:

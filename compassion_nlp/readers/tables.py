@@ -40,6 +40,7 @@ ROLE_COLUMNS = ("role", "speaker_role", "party")
 TEXT_COLUMNS = ("text", "content", "utterance", "transcript", "sentence", "message", "turn",
                 "words", "caption", "body")
 START_COLUMNS = ("start", "start_time", "begin", "start_sec", "start_seconds", "offset",
+                 "timespan",
                  "timestamp", "time", "start_ms")
 END_COLUMNS = ("end", "end_time", "stop", "end_sec", "end_seconds", "end_ms")
 GROUP_COLUMNS = ("encounter_id", "conversation_id", "dialogue_id", "session_id", "meeting_id",
@@ -177,10 +178,13 @@ def read_dialogue_csv(path: Path, text: str) -> list[RawTranscript]:
 
 
 def _seconds(value: str, millis: bool) -> float | None:
-    """A time cell in seconds (``None`` when empty or unreadable; negatives become 0)."""
+    """A time cell in seconds (``None`` when empty or unreadable; negatives become 0). A span
+    (``0:00:01.0 - 0:00:05.0``, NVivo) gives its start."""
     value = value.strip()
     if not value:
         return None
+    if " - " in value:
+        value = value.split(" - ", 1)[0].strip()
     seconds = parse_time(value)
     if seconds is not None and millis and ":" not in value:
         seconds /= 1000
@@ -273,4 +277,12 @@ def _parse(paths: tuple[Path, ...], texts: list[str]) -> list[RawTranscript]:
     )
 
 
-SPEC = ReaderSpec("csv", (".csv", ".tsv"), _parse, aliases=("tsv",))
+def looks_like_turn_table(head: str, text: str) -> bool:
+    """A tab-separated table of turns in a text file: a header line with tabs naming a
+    speaker (or role) column and a text column (NVivo's ``Timespan / Content / Speaker``)."""
+    first = head.split("\n", 1)[0]
+    return "\t" in first and is_turn_table(first.split("\t"))
+
+
+SPEC = ReaderSpec("csv", (".csv", ".tsv"), _parse, sniff=looks_like_turn_table, sniff_order=4,
+                  aliases=("tsv",))

@@ -31,6 +31,12 @@ from ..lexicon import GENERIC_LABEL, canonical_label, lexicon_role
 from .base import Fragment, RawTranscript, ReaderSpec
 
 _TS = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+#: a time that starts a chat-export line: ``10:01``, ``[10:00:01]``, ``2024-03-12 10:00:01``,
+#: ``12/03/2024, 10:00``, ``10:00 AM``
+_LEAD = (
+    rf"[\[(]?(?P<date>\d{{4}}-\d{{2}}-\d{{2}}[ T]|\d{{1,2}}/\d{{1,2}}/\d{{2,4}},? )?(?P<ts>{_TS})"
+    rf"(?:\s?(?P<ampm>[AaPp]\.?[Mm]\.?))?[\])]?\s+"
+)
 _LABEL = r"[A-Za-z\u00c0-\u024f][\w\u00c0-\u024f'’.,()\- ]{0,59}?"
 
 _HEADER_PATTERNS = (
@@ -52,9 +58,10 @@ _INLINE_PATTERNS = (
     re.compile(
         rf"^(?:[\[(]?(?P<ts>{_TS})[\])]?\s+)?\*\*(?P<name>[^*\n]{{1,60}}?)(?::\*\*|\*\*\s*:)\s*(?P<text>.*)$"
     ),
-    # Name: text, [00:01:23] Name: text, Name (00:01:23): text, Name [00:01:23] text
+    # Name: text, [00:01:23] Name: text, 10:01<tab>Name: text (chat exports),
+    # Name (00:01:23): text, Name [00:01:23] text
     re.compile(
-        rf"^(?:[\[(]?(?P<ts>{_TS})[\])]?\s+)?(?P<name>{_LABEL})\s*"
+        rf"^(?:{_LEAD})?(?P<name>{_LABEL})\s*"
         rf"(?:[\[(](?P<ts2>{_TS})[\])]\s*:?|:)\s*(?P<text>.*)$"
     ),
 )
@@ -111,6 +118,8 @@ class _Match:
     text: str | None  # None: a header line, text follows
     ts: str | None
     period: bool = False  # "Guest_family. Hello": a role word and a full stop
+    lead: bool = False  # the line starts with its time: "10:01<tab>Bob: hi" (a chat export)
+    clock: str = ""  # "am"/"pm" after the time, or "date" before it: a time of day
 
     @property
     def key(self) -> str:
@@ -127,7 +136,10 @@ def _match(line: str) -> _Match | None:
         if m and _plausible(m.group("name")):
             groups = m.groupdict()
             ts = groups.get("ts") or groups.get("ts2")
-            return _Match(m.group("name"), m.group("text"), ts)
+            ampm = (groups.get("ampm") or "").lower()[:1]
+            clock = {"a": "am", "p": "pm"}.get(ampm, "date" if groups.get("date") else "")
+            return _Match(m.group("name"), m.group("text"), ts, lead=bool(groups.get("ts")),
+                          clock=clock)
     m = _PERIOD_PATTERN.match(line)
     if m and len(m.group("name")) >= 3:
         return _Match(m.group("name"), m.group("text"), None, period=True)
@@ -138,7 +150,8 @@ def parse_lines(lines: Iterable[tuple[int, str]]) -> list[Fragment]:
     """Parse numbered lines (1-based line number, text) into fragments.
 
     A line is a speaker's when its label is a role word or generic label, recurs as a label
-    in the file, or heads a timed block (Otter, Zoom, TranscribeMe). A ``Label. text`` line
+    in the file, heads a timed block (Otter, Zoom, TranscribeMe), or follows a leading time in
+    a file of such lines (chat exports: ``10:01<tab>Bob: hi``). A ``Label. text`` line
     counts only when ``Label`` is a role word also written as ``Label:`` elsewhere. Lines
     before the first speaker label become fragments with no speaker; a line holding only a
     time sets the start of the lines after it.
@@ -146,6 +159,10 @@ def parse_lines(lines: Iterable[tuple[int, str]]) -> list[Fragment]:
     numbered = [(n, _INVISIBLE.sub("", line).strip()) for n, line in lines]
     matches = [_match(line) if line else None for _, line in numbered]
     counts: Counter[str] = Counter(m.key for m in matches if m is not None and not m.period)
+    # a chat export: most labelled lines start with their time
+    chat = sum(1 for m in matches if m is not None and m.lead) >= max(
+        2, sum(1 for m in matches if m is not None) // 2
+    )
 
     def accepted(m: _Match | None) -> bool:
         if m is None:
@@ -154,6 +171,8 @@ def parse_lines(lines: Iterable[tuple[int, str]]) -> list[Fragment]:
             return counts[m.key] >= 1 and _known(m.name)
         if m.text is None and m.ts is not None and m.name[:1].isupper():
             return True  # a timed header line: "[Name] 11:02:09", "Name  0:03"
+        if chat and m.lead:
+            return True  # "10:01<tab>Bob: hi" among lines of that shape
         return counts[m.key] >= 2 or _known(m.name)
 
     fragments: list[Fragment] = []
@@ -166,7 +185,7 @@ def parse_lines(lines: Iterable[tuple[int, str]]) -> list[Fragment]:
         if accepted(m):
             assert m is not None
             speaker = m.name.strip()
-            start = parse_time(m.ts) if m.ts or not timed else start
+            start = _clock(m) if m.ts or not timed else start
             timed = False
             if m.text is not None:
                 fragments.append(Fragment(speaker, m.text, n, start))
@@ -177,6 +196,20 @@ def parse_lines(lines: Iterable[tuple[int, str]]) -> list[Fragment]:
             continue
         fragments.append(Fragment(speaker, line, n, start))
     return fragments
+
+
+def _clock(m: _Match) -> float | None:
+    """The seconds of a match's time. A time of day (after a date, or with AM/PM) written
+    ``10:01`` is hours and minutes, and PM moves it to the afternoon; otherwise ``10:01`` is
+    minutes and seconds into the recording."""
+    seconds = parse_time(m.ts)
+    if seconds is None or not m.clock or m.ts is None:
+        return seconds
+    if m.ts.count(":") == 1:
+        seconds *= 60
+    if m.clock == "pm" and seconds < 12 * 3600:
+        seconds += 12 * 3600
+    return seconds
 
 
 def _parse(paths: tuple[Path, ...], texts: list[str]) -> list[RawTranscript]:
@@ -193,7 +226,12 @@ def _parse(paths: tuple[Path, ...], texts: list[str]) -> list[RawTranscript]:
                 detail=f"unknown extension '{path.suffix or '(none)'}', and the text has "
                 "no speaker labels",
             )
-        raise CompassionError(Errors.E005, path, detail="no line starts with a speaker label")
+        first = texts[0].lstrip().split("\n", 1)[0]
+        hint = (": the lines hold tab-separated columns; if it is a table of turns with a "
+                "header, read it with --format csv") if first.count("\t") >= 1 else ""
+        raise CompassionError(
+            Errors.E005, path, detail=f"no line starts with a speaker label{hint}"
+        )
     return [RawTranscript(fragments)]
 
 
