@@ -184,6 +184,8 @@ def score_cli(
         raise _fail(exc) from None
     err.print(
         f"Scored {summary.encounters} encounter(s), {summary.utterances} utterance(s)"
+        + (f"; {summary.unscorable} with no score (W006: no known roles or one speaker)"
+           if summary.unscorable else "")
         + (f"; {summary.skipped} already scored (use --force to redo)" if summary.skipped else "")
         + f" -> {out}/"
     )

@@ -105,6 +105,10 @@ class Warnings(str, Enum):
     W003 = "[W003] {path}: not valid UTF-8; decoded as {encoding} (confidence {confidence})."
     W004 = "[W004] {path}: {n} speaker label(s) looked like typos and were merged: {merges}."
     W005 = "[W005] {path}: {n} cue(s) had an end time before their start; end set to start."
+    W006 = (
+        "[W006] {path}: not scored ({reason}); its compassion score is NaN and the run counts "
+        "it apart."
+    )
     W040 = (
         "[W040] {path}: {n} of {total} dialogue(s) could not be read and were skipped "
         "({detail})."

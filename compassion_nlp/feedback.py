@@ -39,6 +39,8 @@ def render(scored: ScoredEncounter) -> str:
     score = scored.compassion
     lines = [f"# Feedback: {scored.id}", ""]
     total = "not applicable" if math.isnan(score.value) else f"**{score.value:.0f} / 100**"
+    if score.unscorable:
+        total += f" (not scored: {score.unscorable})"
     lines += [f"Compassion score: {total}", "", "| component | |", "|---|---|"]
     words = component_words(score.config)
     for name, value in score.components.items():

@@ -34,9 +34,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import DEFAULT_CONFIG, ScoringConfig
+from .config import COMPONENT_WEIGHTS, DEFAULT_CONFIG, ScoringConfig
+from .errors import Warnings, warn
 from .linking import CueLink
 from .model import (
+    EXPRESSING_ROLES,
     LABELS,
     RESPONDING_ROLES,
     RESPONSE_LABELS,
@@ -66,6 +68,8 @@ class CompassionScore:
     value: float
     components: dict[str, float]
     config: ScoringConfig = field(default=DEFAULT_CONFIG, compare=False, repr=False)
+    #: why the encounter cannot be scored (:func:`unscorable_reason`), else ``None``
+    unscorable: str | None = None
 
     @property
     def score(self) -> float:
@@ -95,11 +99,32 @@ def _mean(values: dict[str, float], weights: dict[str, float]) -> float:
     return sum(weights[k] * v for k, v in defined.items()) / total
 
 
+def unscorable_reason(encounter: Encounter) -> str | None:
+    """Why an encounter cannot be scored, or ``None``: no speaker with a known role (every
+    speaker ``unknown`` or ``other``), or only one speaker who talks."""
+    view = encounter.view
+    talking = {s for s, ok in zip(view.speakers, view.substantive, strict=True) if ok}
+    roles = {r for r in view.roles if r in RESPONDING_ROLES | EXPRESSING_ROLES}
+    if view.utterances and not roles:
+        return "no speaker has a known role; give them with --role"
+    if len(talking) < 2:
+        return "only one speaker talks"
+    return None
+
+
 def compassion_score(
     encounter: Encounter, decided: np.ndarray, links: list[CueLink], *,
     config: ScoringConfig = DEFAULT_CONFIG,
 ) -> CompassionScore:
-    """The encounter's compassion score from its labels and cue links."""
+    """The encounter's compassion score from its labels and cue links; NaN, with a warning
+    (W006), for an encounter that cannot be scored (:func:`unscorable_reason`)."""
+    reason = unscorable_reason(encounter)
+    if reason is not None:
+        warn(Warnings.W006, encounter.id, reason=reason)
+        names = [n for n in COMPONENT_WEIGHTS if n != "inclusiveness" or
+                 encounter.setting == "meeting"]
+        return CompassionScore(value=NAN, components=dict.fromkeys(names, NAN), config=config,
+                               unscorable=reason)
     view = encounter.view
     roles = np.array(view.roles)
     substantive = np.array(view.substantive, dtype=bool)

@@ -53,6 +53,8 @@ class RunSummary:
 
     sources: int = 0
     encounters: int = 0
+    #: encounters scored with a NaN score: no speaker with a known role, or only one speaker
+    unscorable: int = 0
     skipped: int = 0
     utterances: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -161,6 +163,7 @@ def score_to_folder(
 
             write_report(scored, out / "reports")
         summary.encounters += 1
+        summary.unscorable += scored.compassion.unscorable is not None
         summary.utterances += len(scored.encounter.view.utterances)
     summary.add_failures(errors)
     if encounter_rows:
@@ -197,6 +200,7 @@ def _write_run(out: Path, scorer: Scorer, summary: RunSummary) -> None:
         "sources": summary.sources,
         "encounters_scored": summary.encounters,
         "encounters_skipped": summary.skipped,
+        "encounters_unscorable": summary.unscorable,
         "utterances_scored": summary.utterances,
         "failures": len(summary.failures),
     }

@@ -178,6 +178,7 @@ def encounter_row(
     row["questions_responding"] = int((asked & responding).sum())
     row["questions_expressing"] = int((asked & expressing).sum())
     row["compassion_score"] = score.value
+    row["unscorable"] = score.unscorable or ""
     for name in COMPONENT_WEIGHTS:
         row[f"component_{name}"] = score.components.get(name, NAN)
     return row

@@ -149,3 +149,31 @@ def test_error_messages_do_not_leak_transcript_text(tiny_model_dir: Path, tmp_pa
     assert "[E020]" in result.output and "x.vtt" in result.output
     assert "zebra" not in result.output
     assert "zebra" not in (tmp_path / "o" / "failures.csv").read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "reason"),
+    [
+        ("Doctor: Hello. Please sit down. Your results are normal. Any questions?\n", "text",
+         "only one speaker"),
+        ("WEBVTT\n\n00:00.000 --> 00:02.000\nHello there, how are you?\n\n"
+         "00:02.000 --> 00:04.000\nNot bad, thanks.\n", "vtt", "no speaker has a known role"),
+    ],
+)
+def test_an_encounter_that_cannot_be_scored_is_nan_with_a_warning(
+    tiny_model_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, text: str, fmt: str,
+    reason: str,
+) -> None:
+    scorer = load(tiny_model_dir)
+    scored = scorer(text, format=fmt)
+    assert math.isnan(scored.compassion.value) and reason in scored.compassion.unscorable
+    assert "[W006]" in caplog.text
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / f"x.{'txt' if fmt == 'text' else fmt}").write_text(text)
+    (tmp_path / "in" / "ok.txt").write_text(TRANSCRIPT)
+    summary = score_to_folder(scorer, [tmp_path / "in"], tmp_path / "out", ext=".csv")
+    assert summary.encounters == 2 and summary.unscorable == 1
+    rows = pd.read_csv(tmp_path / "out" / "encounters.csv").set_index("encounter_id")
+    row = rows.loc[f"x.{'txt' if fmt == 'text' else fmt}"]
+    assert reason in row["unscorable"] and math.isnan(row["compassion_score"])
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["encounters_unscorable"] == 1
