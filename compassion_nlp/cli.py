@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from .decoding import DEFAULT_MAX_MB
-from .errors import CompassionError, Errors
+from .errors import CompassionError, Errors, RunInterrupted
 from .model import Role, Setting
 
 app = typer.Typer(
@@ -112,12 +112,15 @@ def read_cli(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each file."),
 ) -> None:
     """Read transcripts into a table of utterances with speakers and roles."""
+    from .errors import check_option
     from .outputs import read_to_table
-    from .tables import check_table_path
+    from .tables import check_table_path, check_writable_folder
 
     _setup_logging(verbose)
     try:
         check_table_path(out)
+        check_option("--max-mb", max_mb)
+        check_writable_folder(out.parent)
         mapping = _roles(role, roles_file)
         with _progress() as update:
             summary = read_to_table(
@@ -162,6 +165,10 @@ def score_cli(
         help="auto (bfloat16 where the CPU supports it), float32, bfloat16 or int8.",
     ),
     max_mb: float = MaxMbOpt,
+    checkpoint_every: float = typer.Option(
+        10.0, "--checkpoint-every",
+        help="Seconds between saves of finished encounters (a killed run resumes from them).",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each file."),
 ) -> None:
     """Score transcripts: utterance labels, cues and responses, encounter scores, highlights."""
@@ -171,17 +178,29 @@ def score_cli(
     _setup_logging(verbose)
     ext = "." + table_format.lower().lstrip(".")
     try:
-        from .tables import check_table_path
+        from .errors import check_option
+        from .tables import check_table_path, check_writable_folder
 
+        # every option is checked before the model is loaded
         check_table_path(out / f"encounters{ext}")
+        check_option("--batch-size", batch_size, integer=True)
+        check_option("--threads", threads, integer=True)
+        check_option("--max-mb", max_mb)
+        if checkpoint_every < 0:
+            raise CompassionError(Errors.E024, option="--checkpoint-every",
+                                  rule="0 or more seconds", value=checkpoint_every)
+        check_writable_folder(out)
         scorer = load(model, roles=_roles(role, roles_file), setting=_setting(setting),
                       threads=threads, precision=precision, max_mb=max_mb)
         with _progress() as update:
             summary = score_to_folder(scorer, paths, out, format=format, ext=ext, force=force,
                                       batch_size=batch_size, reports=reports,
-                                      progress=update)
+                                      progress=update, checkpoint_every_s=checkpoint_every)
     except CompassionError as exc:
         raise _fail(exc) from None
+    except RunInterrupted as exc:
+        err.print(str(exc), style="yellow")
+        raise typer.Exit(130) from None
     err.print(
         f"Scored {summary.encounters} encounter(s), {summary.utterances} utterance(s)"
         + (f"; {summary.unscorable} with no score (W006: no known roles or one speaker)"

@@ -79,6 +79,16 @@ class Errors(str, Enum):
         "scorer.pipe([...]) or compassion_nlp.score(...)."
     )
     E023 = "[E023] Unknown component weight(s) {names}: the components are {known}."
+    E024 = "[E024] {option} must be {rule}, not {value}."
+    E025 = (
+        "[E025] The role mapping names speaker(s) found in no transcript of the run: {labels}. "
+        "Check the spelling against the speaker labels (see the speakers table)."
+    )
+    E026 = "[E026] {path}: {detail}. Choose a folder you can write to with --out."
+    E027 = (
+        "[E027] {path}: another compassion-nlp run ({holder}) is writing into this folder. "
+        "Wait for it to finish, or choose another --out."
+    )
     E030 = "[E030] Invalid training settings: {detail}."
     E031 = "[E031] {detail}"
     E032 = "[E032] {detail}"
@@ -109,6 +119,10 @@ class Warnings(str, Enum):
         "[W006] {path}: not scored ({reason}); its compassion score is NaN and the run counts "
         "it apart."
     )
+    W007 = (
+        "[W007] {path}: interrupted; {n} finished encounter(s) are saved. Run the same command "
+        "again to resume from them."
+    )
     W040 = (
         "[W040] {path}: {n} of {total} dialogue(s) could not be read and were skipped "
         "({detail})."
@@ -127,6 +141,21 @@ class CompassionError(Exception):
         self.code = template.name
         self.path = str(path) if path is not None else None
         super().__init__(template.value.format(path=path, **kwargs))
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a batch run, raised after the finished encounters were saved; its text is
+    the W007 message."""
+
+
+def check_option(option: str, value: float | None, *, integer: bool = False) -> None:
+    """E024 unless ``value`` (when given) is positive (and, with ``integer``, a whole number)."""
+    if value is None:
+        return
+    whole = not isinstance(value, bool) and float(value).is_integer()
+    if value <= 0 or (integer and not whole):
+        rule = "a positive whole number" if integer else "a positive number"
+        raise CompassionError(Errors.E024, option=option, rule=rule, value=value)
 
 
 def internal_error(path: str | Path, exc: BaseException) -> CompassionError:

@@ -15,7 +15,9 @@ of utterances of a read-only run. Both are resumable or atomic, and list every f
 
 Re-running on the same folder skips encounters already in ``encounters.<ext>`` unless
 ``force``; the new rows are appended to the existing tables (each table is rewritten whole
-through a temporary file, so a reader never sees half a file).
+through a temporary file, so a reader never sees half a file). One run at a time writes into a
+folder, and finished encounters are checkpointed while the run goes on, so a killed run resumes
+where it stopped (see :mod:`compassion_nlp.runfolder`).
 """
 
 from __future__ import annotations
@@ -29,14 +31,17 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .decoding import DEFAULT_MAX_MB
-from .errors import CompassionError
+from .errors import CompassionError, RunInterrupted, Warnings, check_option
 from .model import Encounter, Role, Setting, utterances_dataframe
 from .pipeline import read_sources
 from .readers import check_format, discover
+from .roles import check_mapping_used, speaker_keys
+from .runfolder import Checkpoint, lock_folder
 from .tables import (
     TABLES,
     atomic_write,
     check_table_path,
+    check_writable_folder,
     empty_table,
     read_table,
     write_table,
@@ -83,6 +88,7 @@ def read_to_table(
         progress: called as ``progress(done, total, source_id)`` after each source.
     """
     check_table_path(out)
+    check_writable_folder(Path(out).parent)
     check_format(format)
     sources, ignored = discover(paths)
     summary = RunSummary(sources=len(sources), ignored=ignored)
@@ -94,6 +100,7 @@ def read_to_table(
         encounters.extend(result.encounters)
         if progress is not None:
             progress(done, len(sources), result.source.encounter_id)
+    _check_roles_used(roles, (e for e in encounters), summary)
     frame = utterances_dataframe(encounters)
     summary.encounters = len(encounters)
     summary.utterances = len(frame)
@@ -121,55 +128,96 @@ def score_to_folder(
     batch_size: int = 64,
     reports: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
+    checkpoint_every_s: float = 10.0,
 ) -> RunSummary:
     """Score transcripts and write the tables into ``out`` (see the module docstring).
+
+    Only one run at a time may write into ``out`` (E027 for a second one). Finished encounters
+    are saved every ``checkpoint_every_s`` seconds, so a killed or interrupted run loses at most
+    that much work: the next run into ``out`` resumes from them. On Ctrl-C the finished
+    encounters are saved and :class:`~compassion_nlp.errors.RunInterrupted` (a
+    ``KeyboardInterrupt`` whose text is W007) is raised.
 
     Args:
         scorer: a :class:`compassion_nlp.scoring.Scorer`.
         paths: files and folders (read recursively).
         ext: ``.parquet`` (default), ``.csv`` or ``.jsonl``.
-        force: score again encounters that are already in the output.
+        force: score again encounters that are already in the output (and drop a checkpoint
+            left by an interrupted run).
         reports: also write a Markdown feedback report per encounter into ``out/reports/``.
         progress: called as ``progress(done, total, source_id)`` after each source.
     """
     out = Path(out)
     check_table_path(out / f"encounters{ext}")
-    out.mkdir(parents=True, exist_ok=True)
+    check_option("batch_size", batch_size, integer=True)
+    check_writable_folder(out)
+    with lock_folder(out):
+        return _score_locked(scorer, paths, out, format=format, ext=ext, force=force,
+                             batch_size=batch_size, reports=reports, progress=progress,
+                             checkpoint_every_s=checkpoint_every_s)
+
+
+def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
+                  format: str | None, ext: str, force: bool, batch_size: int, reports: bool,
+                  progress: Callable[[int, int, str], None] | None,
+                  checkpoint_every_s: float) -> RunSummary:
+    checkpoint = Checkpoint(out, TABLES, every_s=checkpoint_every_s)
+    if force:
+        checkpoint.clear()
     previous = {} if force else _existing(out, ext)
-    done_ids: set[str] = set()
+    # this run's rows: first those a stopped run saved, then those scored now
+    new = checkpoint.load()
+    done_ids = {str(i) for f in new["encounters"] for i in f["encounter_id"]}
     if "encounters" in previous:
-        done_ids = set(previous["encounters"]["encounter_id"].astype(str))
+        done_ids |= set(previous["encounters"]["encounter_id"].astype(str))
     sources, ignored = discover(paths)
     summary = RunSummary(sources=len(sources), ignored=ignored, out=out)
-    new: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
-    encounter_rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
 
     def keep(encounter: Encounter) -> bool:
+        seen.update(speaker_keys(encounter))
         if encounter.id in done_ids:
             summary.skipped += 1
             return False
         return True
 
+    encounter_rows: list[dict[str, Any]] = []
     errors: list[tuple[str, CompassionError]] = []
-    for scored in scorer.pipe(sources, format=format, batch_size=batch_size, errors=errors,
-                              keep=keep, progress=progress):
-        new["utterances"].append(scored.utterances_df())
-        encounter_rows.append(scored.encounter_row())
-        new["speakers"].append(scored.speakers_df())
-        new["cues"].append(scored.cues_df())
-        new["highlights"].append(scored.highlights_df())
-        if reports:
-            from .feedback import write_report
+    try:
+        for scored in scorer.pipe(sources, format=format, batch_size=batch_size, errors=errors,
+                                  keep=keep, progress=progress):
+            rows = {
+                "utterances": scored.utterances_df(),
+                "speakers": scored.speakers_df(),
+                "cues": scored.cues_df(),
+                "highlights": scored.highlights_df(),
+            }
+            for name, frame in rows.items():
+                new[name].append(frame)
+            encounter_rows.append(scored.encounter_row())
+            rows["encounters"] = pd.DataFrame(encounter_rows[-1:])
+            if reports:
+                from .feedback import write_report
 
-            write_report(scored, out / "reports")
-        summary.encounters += 1
-        summary.unscorable += scored.compassion.unscorable is not None
-        summary.utterances += len(scored.encounter.view.utterances)
+                write_report(scored, out / "reports")
+            summary.encounters += 1
+            summary.unscorable += scored.compassion.unscorable is not None
+            summary.utterances += len(scored.encounter.view.utterances)
+            checkpoint.add(rows)
+    except KeyboardInterrupt:
+        checkpoint.save()
+        raise RunInterrupted(
+            Warnings.W007.format(path=out, n=checkpoint.saved_encounters())
+        ) from None
+    except BaseException:
+        checkpoint.save()
+        raise
     summary.add_failures(errors)
+    _check_roles_used(scorer.roles, (), summary, seen)
     if encounter_rows:
         new["encounters"].append(pd.DataFrame(encounter_rows))
-    # the encounters table goes last: an interrupted run leaves those encounters unscored,
-    # and the next run scores them again and replaces their rows in the other tables
+    # the encounters table goes last: a run killed while writing leaves those encounters
+    # unscored, and the next run scores them again and replaces their rows in the other tables
     for name in ("utterances", "speakers", "cues", "highlights", "encounters"):
         frames = [f for f in new[name] if len(f)]
         if name in previous and not force:
@@ -182,9 +230,24 @@ def score_to_folder(
         else:
             table = empty_table(name)
         write_table(table, out / f"{name}{ext}")
+    checkpoint.clear()
     _write_failures(out, summary.failures)
     _write_run(out, scorer, summary)
     return summary
+
+
+def _check_roles_used(roles: dict[str, Role] | None, encounters: Iterable[Encounter],
+                      summary: RunSummary, seen: set[str] | None = None) -> None:
+    """A role mapping that names no speaker of the run is a failure of the run (E025)."""
+    if not roles:
+        return
+    keys = set(seen or ())
+    for encounter in encounters:
+        keys.update(speaker_keys(encounter))
+    try:
+        check_mapping_used(roles, keys)
+    except CompassionError as exc:
+        summary.add_failures([("--role", exc)])
 
 
 def _write_failures(out: Path, failures: list[tuple[str, str]]) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .config import DEFAULT_CONFIG, ScoringConfig
 from .decoding import DEFAULT_MAX_MB
-from .errors import CompassionError, internal_error
+from .errors import CompassionError, check_option, internal_error
 from .model import Encounter, Role, Setting
 from .readers import Source, check_format, discover, parse_string, read_source
 from .roles import assign_roles
@@ -80,6 +80,7 @@ def read_sources(
         CompassionError: E009 for an unknown ``format`` (before anything is read).
     """
     check_format(format)
+    check_option("max_mb", max_mb)
     for source in sources:
         try:
             parsed = read_source(source, format=format, max_mb=max_mb)

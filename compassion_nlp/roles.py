@@ -50,10 +50,26 @@ def parse_role_mapping(items: Iterable[str]) -> dict[str, Role]:
         role = role.strip().lower()
         if role not in ROLES:
             role = ROLE_OF.get(re.sub(r"[\s_-]+", " ", role), role) if len(role) > 1 else role
-        if not sep or not label.strip() or role not in ROLES:
+        # "Doctor==patient" is a typo, not a speaker called "Doctor="
+        label = label.strip()
+        bad_label = not label or label.startswith("=") or label.endswith("=")
+        if not sep or bad_label or role not in ROLES:
             raise CompassionError(Errors.E010, item=item, roles=", ".join(ROLES))
-        mapping[label.strip()] = role  # type: ignore[assignment]
+        mapping[label] = role  # type: ignore[assignment]
     return mapping
+
+
+def speaker_keys(encounter: Encounter) -> set[str]:
+    """Every spelling of the encounter's speakers that a role mapping can name (case-folded)."""
+    return {key.strip().casefold() for s in encounter.speakers.values()
+            for key in (s.label, s.name, s.id)}
+
+
+def check_mapping_used(mapping: Mapping[str, Role], seen: set[str]) -> None:
+    """E025 when a label of ``mapping`` names no speaker in ``seen`` (:func:`speaker_keys`)."""
+    unused = sorted(label for label in mapping if label.strip().casefold() not in seen)
+    if unused:
+        raise CompassionError(Errors.E025, labels=", ".join(repr(x) for x in unused))
 
 
 def load_role_mapping(path: Path) -> dict[str, Role]:

@@ -25,7 +25,7 @@ import numpy as np
 from .classifier import ClassifierInput, UtteranceClassifier
 from .config import DEFAULT_CONFIG, ScoringConfig
 from .decoding import DEFAULT_MAX_MB
-from .errors import CompassionError, Errors
+from .errors import CompassionError, Errors, check_option
 from .highlights import Highlight, highlights
 from .linking import CueLink, link_cues
 from .measures import CompassionScore, compassion_score
@@ -313,6 +313,8 @@ def load(
         >>> scorer = load()
         >>> scorer.classifier.predict(["That sounds really frightening."])
     """
+    check_option("threads", threads, integer=True)
+    check_option("max_mb", max_mb)
     classifier = UtteranceClassifier.from_pretrained(
         path or default_model_path(), precision=precision, threads=threads
     )

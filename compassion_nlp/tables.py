@@ -263,6 +263,24 @@ def check_table_path(path: str | Path) -> Path:
     return path
 
 
+def check_writable_folder(folder: str | Path) -> Path:
+    """E026 unless ``folder`` is (or can be made) a folder this process can write files into:
+    not an existing file, not read-only. Checked before any work is done."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise CompassionError(Errors.E026, folder, detail="a file of that name exists")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-check.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise CompassionError(
+            Errors.E026, folder, detail=f"cannot write here ({exc.strerror or type(exc).__name__})"
+        ) from None
+    return folder
+
+
 def atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
     """Call ``write(temporary_path)``, then rename the temporary file over ``path``."""
     path = Path(path)

@@ -164,7 +164,9 @@ def test_parse_role_mapping() -> None:
     assert parse_role_mapping(["a=b=staff"]) == {"a=b": "staff"}
 
 
-@pytest.mark.parametrize("item", ["Dr Smith", "=clinician", "Ann=wizard", "Ann=", "Ann=d"])
+@pytest.mark.parametrize(
+    "item", ["Dr Smith", "=clinician", "Ann=wizard", "Ann=", "Ann=d", "Doctor==patient"]
+)
 def test_bad_mapping_is_e010(item: str) -> None:
     with pytest.raises(CompassionError) as info:
         parse_role_mapping([item])

@@ -177,3 +177,70 @@ def test_an_encounter_that_cannot_be_scored_is_nan_with_a_warning(
     row = rows.loc[f"x.{'txt' if fmt == 'text' else fmt}"]
     assert reason in row["unscorable"] and math.isnan(row["compassion_score"])
     assert json.loads((tmp_path / "out" / "run.json").read_text())["encounters_unscorable"] == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "code"),
+    [
+        (["--batch-size", "0"], "E024"), (["--threads", "0"], "E024"),
+        (["--max-mb", "-1"], "E024"), (["--role", "Doctor==patient"], "E010"),
+    ],
+)
+def test_bad_options_are_coded_errors_before_the_model_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: list[str], code: str
+) -> None:
+    import compassion_nlp.scoring as scoring
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was loaded before the options were checked")
+
+    monkeypatch.setattr(scoring.UtteranceClassifier, "from_pretrained", no_model)
+    (tmp_path / "a.txt").write_text(TRANSCRIPT)
+    result = CliRunner().invoke(app, ["score", str(tmp_path / "a.txt"), "--out",
+                                      str(tmp_path / "out"), *options])
+    assert result.exit_code == 2 and f"[{code}]" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_out_folder_that_cannot_be_written_is_refused_up_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    (tmp_path / "a.txt").write_text(TRANSCRIPT)
+    (tmp_path / "a_file").write_text("not a folder")
+    result = CliRunner().invoke(app, ["score", str(tmp_path / "a.txt"), "--out",
+                                      str(tmp_path / "a_file")])
+    assert result.exit_code == 2 and "[E026]" in result.output and "a_file" in result.output
+    # a read-only folder (simulated: the test may run as root, who may write anywhere)
+    real = tempfile.mkstemp
+
+    def read_only(*args: object, dir: str | None = None, **kwargs: object):  # noqa: A002
+        if dir is not None and Path(dir).name == "results":
+            raise PermissionError(13, "Permission denied")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    for args in (["score", "--out", str(tmp_path / "results")],
+                 ["read", "--out", str(tmp_path / "results" / "u.csv")]):
+        result = CliRunner().invoke(app, [args[0], str(tmp_path / "a.txt"), *args[1:]])
+        assert result.exit_code == 2 and "[E026]" in result.output
+        assert "Permission denied" in result.output
+
+
+def test_a_role_that_names_no_speaker_fails_the_run(tiny_model_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(TRANSCRIPT)
+    result = CliRunner().invoke(app, [
+        "score", str(tmp_path / "a.txt"), "--out", str(tmp_path / "out"), "--model",
+        str(tiny_model_dir), "--role", "Docter=clinician", "--role", "Doctor=clinician",
+    ])
+    assert result.exit_code == 1 and "[E025]" in result.output
+    assert "'Docter'" in result.output and "'Doctor'" not in _flat_e025(result.output)
+    failures = pd.read_csv(tmp_path / "out" / "failures.csv")
+    assert failures["code"].tolist() == ["E025"]
+
+
+def _flat_e025(output: str) -> str:
+    """The text of the E025 message (it names only the unused labels)."""
+    flat = " ".join(output.split())
+    return flat[flat.index("[E025]"):].split("Check the spelling")[0]

@@ -1,0 +1,152 @@
+"""The output folder of a scoring run: one run at a time, and finished work saved as it goes.
+
+- :func:`lock_folder` holds a lock file in the folder for the whole run. A second run into the
+  same folder stops at once with E027 instead of overwriting the first run's rows. The operating
+  system releases the lock when the process ends, however it ends (``kill -9`` included), so a
+  dead run never blocks the next one.
+- :class:`Checkpoint` saves the rows of finished encounters in shards under
+  ``<out>/.checkpoint/`` every few seconds while the run goes on. Each shard is written into a
+  temporary folder and renamed into place, so a shard is whole or absent. The next run into the
+  folder takes the shards' encounters as done (it resumes); a run that ends normally merges
+  them into the tables and removes the checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+
+from .errors import CompassionError, Errors
+
+LOCK_NAME = ".compassion-nlp.lock"
+CHECKPOINT_NAME = ".checkpoint"
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    """Take an exclusive lock on ``handle`` without waiting; False when another process has it."""
+    try:
+        if os.name == "nt":  # pragma: no cover - exercised on Windows only
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def lock_folder(folder: str | Path) -> Iterator[Path]:
+    """Hold ``folder``'s run lock until the block ends (E027 when another run holds it)."""
+    folder = Path(folder)
+    path = folder / LOCK_NAME
+    while True:
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held past this block
+        if not _try_lock(handle):
+            handle.seek(0)
+            holder = handle.read().strip() or "a process that has not written its id yet"
+            handle.close()
+            raise CompassionError(Errors.E027, folder, holder=holder)
+        # the holder before us may have removed the file between our open and our lock
+        try:
+            same = os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        handle.close()
+    try:
+        handle.seek(0)
+        handle.truncate()
+        started = time.strftime("%Y-%m-%d %H:%M:%S")
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, started {started}")
+        handle.flush()
+        yield folder
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        handle.close()
+
+
+class Checkpoint:
+    """Rows of finished encounters, saved in shards under ``<out>/.checkpoint/``.
+
+    Args:
+        folder: the run's output folder.
+        tables: the table names; ``"encounters"`` must be one of them (it marks an encounter
+            as finished).
+        every_s: save the rows gathered so far when this many seconds passed since the last save.
+    """
+
+    def __init__(self, folder: str | Path, tables: tuple[str, ...], every_s: float = 10.0):
+        self.root = Path(folder) / CHECKPOINT_NAME
+        self.tables = tables
+        self.every_s = every_s
+        self._pending: dict[str, list[pd.DataFrame]] = {name: [] for name in tables}
+        self._last = time.monotonic()
+
+    def shards(self) -> list[Path]:
+        """The complete shards, oldest first (half-written ones are removed)."""
+        if not self.root.is_dir():
+            return []
+        for partial in self.root.glob(".tmp-*"):
+            shutil.rmtree(partial, ignore_errors=True)
+        return sorted(p for p in self.root.glob("shard-*") if p.is_dir())
+
+    def load(self) -> dict[str, list[pd.DataFrame]]:
+        """The saved rows of every table, from every complete shard."""
+        saved: dict[str, list[pd.DataFrame]] = {name: [] for name in self.tables}
+        for shard in self.shards():
+            for name in self.tables:
+                path = shard / f"{name}.parquet"
+                if path.exists():
+                    saved[name].append(pd.read_parquet(path))
+        return saved
+
+    def add(self, rows: dict[str, pd.DataFrame]) -> None:
+        """Queue one finished encounter's rows; save a shard when ``every_s`` has passed."""
+        for name, frame in rows.items():
+            self._pending[name].append(frame)
+        if time.monotonic() - self._last >= self.every_s:
+            self.save()
+
+    def save(self) -> int:
+        """Write the queued rows as one new shard; returns the number of encounters saved."""
+        self._last = time.monotonic()
+        n = sum(len(f) for f in self._pending["encounters"])
+        if not n:
+            return 0
+        self.root.mkdir(parents=True, exist_ok=True)
+        number = len(list(self.root.glob("shard-*"))) + 1
+        while (self.root / f"shard-{number:06d}").exists():
+            number += 1
+        tmp = self.root / f".tmp-{number:06d}-{os.getpid()}"
+        tmp.mkdir()
+        for name, frames in self._pending.items():
+            frames = [f for f in frames if len(f)]
+            if frames:
+                pd.concat(frames, ignore_index=True).to_parquet(tmp / f"{name}.parquet",
+                                                               index=False)
+        tmp.rename(self.root / f"shard-{number:06d}")
+        self._pending = {name: [] for name in self.tables}
+        return n
+
+    def saved_encounters(self) -> int:
+        """How many encounters the complete shards hold."""
+        return sum(len(pd.read_parquet(s / "encounters.parquet", columns=["encounter_id"]))
+                   for s in self.shards() if (s / "encounters.parquet").exists())
+
+    def clear(self) -> None:
+        """Remove the checkpoint (after its rows are in the tables)."""
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,178 @@
+"""One run at a time per output folder, and no finished work lost to Ctrl-C or ``kill -9``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from compassion_nlp import load
+from compassion_nlp.cli import app
+from compassion_nlp.errors import CompassionError, RunInterrupted
+from compassion_nlp.outputs import score_to_folder
+from compassion_nlp.runfolder import CHECKPOINT_NAME, LOCK_NAME, lock_folder
+
+TRANSCRIPT = """\
+Doctor: Good morning. What brings you in today?
+Patient: I am so worried it might be cancer.
+Doctor: That sounds really frightening. What worries you most?
+Patient: My wife died and I have not been sleeping.
+Doctor: Do you smoke?
+Patient: No.
+"""
+
+
+def _folder(root: Path, n: int) -> Path:
+    folder = root / "in"
+    folder.mkdir()
+    for i in range(n):
+        (folder / f"c{i:03d}.txt").write_text(TRANSCRIPT.replace("Good morning", f"Hello {i}"))
+    return folder
+
+
+def _tables(out: Path) -> dict[str, pd.DataFrame]:
+    names = ("utterances", "encounters", "speakers", "cues", "highlights")
+    return {n: pd.read_csv(out / f"{n}.csv").sort_values(
+        [c for c in ("encounter_id", "utterance_id", "speaker", "kind", "cue_utterance_id")
+         if c in pd.read_csv(out / f"{n}.csv", nrows=0).columns]).reset_index(drop=True)
+        for n in names}
+
+
+def test_a_second_run_into_a_busy_folder_is_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
+    source = _folder(tmp_path, 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    with lock_folder(out):
+        assert str(os.getpid()) in (out / LOCK_NAME).read_text()
+        result = CliRunner().invoke(app, ["score", str(source), "--out", str(out), "--model",
+                                          str(tiny_model_dir), "-t", "csv"])
+        assert result.exit_code == 2 and "[E027]" in result.output
+        assert f"pid {os.getpid()}" in " ".join(result.output.split())
+        assert not (out / "encounters.csv").exists()
+    # released at the end of the first run: the next one goes ahead, and leaves no lock file
+    result = CliRunner().invoke(app, ["score", str(source), "--out", str(out), "--model",
+                                      str(tiny_model_dir), "-t", "csv"])
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(out / "encounters.csv")) == 1
+    assert not (out / LOCK_NAME).exists()
+
+
+def test_a_run_killed_while_holding_the_lock_does_not_block_the_next(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from compassion_nlp.runfolder import lock_folder\n"
+         "with lock_folder(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(60)",
+         str(tmp_path)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(CompassionError) as info, lock_folder(tmp_path):
+            pass
+        assert info.value.code == "E027"
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with lock_folder(tmp_path):  # the operating system released the dead run's lock
+        pass
+
+
+@pytest.fixture
+def ctrl_c_after(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """``ctrl_c_after(n)``: Scorer.pipe yields n scored encounters, then Ctrl-C is pressed."""
+    import compassion_nlp.scoring as scoring
+
+    real_pipe = scoring.Scorer.pipe
+
+    def patch(n: int) -> None:
+        def pipe_then_ctrl_c(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            for i, scored in enumerate(real_pipe(self, *args, **kwargs)):
+                if i == n:
+                    raise KeyboardInterrupt
+                yield scored
+
+        monkeypatch.setattr(scoring.Scorer, "pipe", pipe_then_ctrl_c)
+
+    return patch
+
+
+def test_ctrl_c_saves_finished_encounters_and_the_next_run_resumes(
+    tiny_model_dir: Path, tmp_path: Path, ctrl_c_after, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import compassion_nlp.scoring as scoring
+
+    source = _folder(tmp_path, 6)
+    scorer = load(tiny_model_dir)
+    whole = score_to_folder(scorer, [source], tmp_path / "whole", ext=".csv")
+    assert whole.encounters == 6
+
+    real_pipe = scoring.Scorer.pipe
+    ctrl_c_after(4)
+    out = tmp_path / "out"
+    with pytest.raises(RunInterrupted) as info:
+        score_to_folder(scorer, [source], out, ext=".csv",
+                        checkpoint_every_s=3600)  # only Ctrl-C saves here
+    message = str(info.value)
+    assert message.startswith("[W007]") and "4 finished encounter(s)" in message
+    assert not (out / "encounters.csv").exists() and not (out / LOCK_NAME).exists()
+    monkeypatch.setattr(scoring.Scorer, "pipe", real_pipe)
+    again = score_to_folder(scorer, [source], out, ext=".csv")
+    assert (again.skipped, again.encounters) == (4, 2)
+    assert not (out / CHECKPOINT_NAME).exists()
+    for name, table in _tables(out).items():
+        pd.testing.assert_frame_equal(table, _tables(tmp_path / "whole")[name], check_dtype=False,
+                                      obj=name)
+
+
+def test_the_cli_prints_how_to_resume_on_ctrl_c(
+    tiny_model_dir: Path, tmp_path: Path, ctrl_c_after
+) -> None:
+    ctrl_c_after(2)
+    source = _folder(tmp_path, 4)
+    result = CliRunner().invoke(app, ["score", str(source), "--out", str(tmp_path / "out"),
+                                      "--model", str(tiny_model_dir), "-t", "csv"])
+    assert result.exit_code == 130
+    flat = " ".join(result.output.split())
+    assert "[W007]" in flat and "2 finished encounter(s)" in flat and "resume" in flat
+
+
+def test_kill_9_loses_at_most_the_encounter_in_progress(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    source = _folder(tmp_path, 60)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "compassion_nlp", "score", str(source), "--out", str(out),
+               "--model", str(tiny_model_dir), "-t", "csv", "--checkpoint-every", "0",
+               "--batch-size", "1"]  # small batches: encounters finish one after another
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list((out / CHECKPOINT_NAME).glob("shard-*")) and run.poll() is None:
+        assert time.monotonic() < deadline, "no shard was written"
+        time.sleep(0.02)
+    run.send_signal(signal.SIGKILL)
+    assert run.wait() == -signal.SIGKILL, "the run ended before it could be killed"
+    saved = len(list((out / CHECKPOINT_NAME).glob("shard-*")))
+    assert saved >= 1 and not (out / "encounters.csv").exists()
+    resumed = subprocess.run(command, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{saved} already scored" in " ".join(resumed.stderr.split())
+    encounters = pd.read_csv(out / "encounters.csv")
+    assert sorted(encounters["encounter_id"]) == sorted(f"c{i:03d}.txt" for i in range(60))
+    assert not (out / CHECKPOINT_NAME).exists()
+
+
+def test_a_half_written_shard_is_ignored(tiny_model_dir: Path, tmp_path: Path) -> None:
+    source = _folder(tmp_path, 2)
+    out = tmp_path / "out"
+    (out / CHECKPOINT_NAME / ".tmp-000001-1").mkdir(parents=True)
+    (out / CHECKPOINT_NAME / ".tmp-000001-1" / "encounters.parquet").write_bytes(b"PAR1 half")
+    summary = score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
+    assert (summary.encounters, summary.skipped) == (2, 0)
+    assert not (out / CHECKPOINT_NAME).exists()
