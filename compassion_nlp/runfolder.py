@@ -36,6 +36,7 @@ def _try_lock(handle: IO[str]) -> bool:
         if os.name == "nt":  # pragma: no cover - exercised on Windows only
             import msvcrt
 
+            handle.seek(0)  # locks the first byte
             msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
         else:
             import fcntl

@@ -211,7 +211,38 @@ Encoders and input framings on the earlier dev split (`python training/compare.p
 ## Speed and memory
 
 {bench_text}
+
+{_large_files()}
 """
+
+
+def _large_files() -> str:
+    """One long transcript at several sizes: seconds per stage and peak memory."""
+    path = HERE / "benchmarks" / "large_files.json"
+    if not path.exists():
+        return "_(long transcripts: not run, `python evaluation/benchmarks/large_files.py`)_"
+    data = json.loads(path.read_text())
+    runs = data["runs"]
+    stages = list(runs[0]["stages_seconds"])
+    lines = [
+        "One long transcript (PriMock57 consultations written one after another as a single "
+        f"text file), scored as `compassion-nlp score` does, {data['threads']} torch threads, "
+        "each size in a fresh process. Seconds per stage, then microseconds per utterance "
+        "(flat across sizes: the stage is linear in the length of the transcript):", "",
+        "| file | utterances | total s | " + " | ".join(stages) + " | peak memory |",
+        "|---|---|---|" + "---|" * len(stages) + "---|",
+    ]
+    for r in runs:
+        lines.append(f"| {r['mb']:g} MB | {r['utterances']:,} | {r['seconds']:g} | "
+                     + " | ".join(f"{r['stages_seconds'][s]:g}" for s in stages)
+                     + f" | {r['peak_rss_mb']:,.0f} MB |")
+    for r in runs:
+        lines.append(f"| µs/utterance, {r['mb']:g} MB | | | "
+                     + " | ".join(f"{r['microseconds_per_utterance'][s]:g}" for s in stages)
+                     + " | |")
+    lines += ["", f"Precision {runs[0]['precision']}. Command: "
+              "`python evaluation/benchmarks/large_files.py --sizes 1 4 16 --threads 2`."]
+    return "\n".join(lines)
 
 
 def _generalisation() -> str:

@@ -189,3 +189,44 @@ def test_reports_are_written_under_safe_names(tmp_path: Path) -> None:
     assert path.name == "text.md" and path.read_text(encoding="utf-8") == render(scored)
     assert report_filename("calls/a b.vtt#3") == "calls__a_b.vtt_3.md"
     assert not list((tmp_path / "reports").glob(".*.tmp"))  # written atomically
+
+
+class _CountingTurns(tuple):  # type: ignore[type-arg]
+    """The turns of an encounter, counting every pass over them."""
+
+    passes = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        _CountingTurns.passes += 1
+        return super().__iter__()
+
+
+def _passes_over_turns(exchanges: int) -> int:
+    import dataclasses
+
+    from compassion_nlp.pipeline import read_string
+    from compassion_nlp.scoring import Scorer
+
+    from .helpers import HashClassifier
+
+    text = "".join(
+        "Patient: I am so worried about the pain.\n"
+        + ("Doctor: That sounds hard. How are you sleeping?\n" if i % 3 else
+           "Doctor: Do you smoke?\n")
+        for i in range(exchanges))
+    [encounter] = read_string(text, format="text")
+    encounter = dataclasses.replace(encounter, turns=_CountingTurns(encounter.turns))
+    _CountingTurns.passes = 0
+    [scored] = Scorer(HashClassifier()).score_encounters([encounter])  # type: ignore[arg-type]
+    assert len(scored.highlights) > exchanges // 4  # many moments to quote
+    for table in (scored.utterances_df, scored.cues_df, scored.speakers_df,
+                  scored.highlights_df, scored.encounter_row):
+        table()
+    return _CountingTurns.passes
+
+
+def test_scoring_passes_over_the_turns_a_fixed_number_of_times() -> None:
+    """Linking, measures, highlights and tables cost no more per utterance in a long transcript:
+    the passes over the turns do not grow with the number of moments (a search per moment made
+    a 20 MB transcript quadratic)."""
+    assert _passes_over_turns(40) == _passes_over_turns(160)
