@@ -92,6 +92,13 @@ def _progress() -> Iterator[Callable[[int, int, str], None]]:
         yield update
 
 
+def _report_ignored(ignored: list[Path]) -> None:
+    """Name the files a run did not read because no reader handles their extension."""
+    if ignored:
+        names = ", ".join(str(p) for p in ignored[:5]) + (" …" if len(ignored) > 5 else "")
+        err.print(f"{len(ignored)} file(s) not read (not a transcript extension): {names}")
+
+
 def _report_failures(failures: list[tuple[str, str]]) -> None:
     if not failures:
         return
@@ -133,8 +140,7 @@ def read_cli(
         f"Read {summary.encounters} encounter(s), {summary.utterances} utterance(s) "
         f"from {summary.sources} source(s) -> {out}"
     )
-    if summary.ignored:
-        err.print(f"{len(summary.ignored)} file(s) not read (not a transcript extension).")
+    _report_ignored(summary.ignored)
     _report_failures(summary.failures)
     if summary.failures:
         raise typer.Exit(1)
@@ -208,6 +214,7 @@ def score_cli(
         + (f"; {summary.skipped} already scored (use --force to redo)" if summary.skipped else "")
         + f" -> {out}/"
     )
+    _report_ignored(summary.ignored)
     _report_failures(summary.failures)
     if summary.failures:
         raise typer.Exit(1)

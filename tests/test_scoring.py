@@ -244,3 +244,14 @@ def _flat_e025(output: str) -> str:
     """The text of the E025 message (it names only the unused labels)."""
     flat = " ".join(output.split())
     return flat[flat.index("[E025]"):].split("Check the spelling")[0]
+
+
+def test_score_names_the_files_it_did_not_read(tiny_model_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(TRANSCRIPT)
+    (tmp_path / "in" / "scan.png").write_bytes(b"\x89PNG\r\n")
+    result = CliRunner().invoke(app, ["score", str(tmp_path / "in"), "--out",
+                                      str(tmp_path / "out"), "--model", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.output
+    assert "1 file(s) not read (not a transcript extension)" in result.output
+    assert "scan.png" in result.output
