@@ -47,16 +47,6 @@ def _comparison(framings: dict, config: dict) -> str:
               f"{framings['corpus']}; command: `{framings['command']}`; settings: {settings}; "
               "MiniLM 4 epochs, MPNet 2 (it trains about 4× slower per example here and runs "
               "about 6× slower at inference, too slow for the speed target)."]
-    training, dev = config.get("training", {}), config.get("metrics", {}).get("dev")
-    if dev:
-        f1 = ", ".join(f"{x} {dev['labels'][x]['f1']:.2f}" for x in LABELS)
-        lines += ["", "The shipped model is the kept encoder and framing trained with "
-                  f"`training/config.json` ({training.get('epochs')} epochs, best epoch "
-                  f"{training.get('best_epoch')}, pos_weight_cap {training.get('pos_weight_cap')}; "
-                  "the cap and epochs were chosen on dev, the test split was not looked at): "
-                  f"dev macro-F1 {dev['macro_f1']:.3f} ({f1}). Command: `compassion-nlp train "
-                  "--config training/config.json` on the corpus as it was then (see "
-                  "`training/README.md`)."]
     retrain = _load(HERE / "classifier" / "retrain_r4.json")
     if retrain:
         shipped, other = retrain["models"][0], retrain["models"][1]
@@ -196,7 +186,7 @@ thresholds tuned on dev.{_training_rows_note(results, config)}
 
 ## How the classifier generalises
 
-{_generalisation()}
+{_generalisation(config)}
 
 ## Earlier comparisons (the corpus before round 5)
 
@@ -214,17 +204,32 @@ Encoders and input framings on the earlier dev split (`python training/compare.p
 """
 
 
-def _generalisation() -> str:
+def _shipped(config: dict) -> str:
+    """Which arm is shipped, how it was trained, and its dev figures."""
+    training, dev = config.get("training", {}), config.get("metrics", {}).get("dev")
+    if not dev:
+        return ""
+    f1 = ", ".join(f"{x} {dev['labels'][x]['f1']:.2f}" for x in LABELS)
+    return ("\n\nThe shipped model is the `minilm` arm, chosen by the rule above: "
+            f"`training/config.json` ({training.get('epochs')} epochs, best epoch "
+            f"{training.get('best_epoch')}, pos_weight_cap {training.get('pos_weight_cap')}), "
+            f"trained in {training.get('seconds', float('nan')) / 60:.0f} min on 2 CPU cores; "
+            f"dev macro-F1 {dev['macro_f1']:.3f} ({f1}). Command: `python "
+            "evaluation/classifier/generalisation.py train minilm --work WORK`, then copy "
+            "`WORK/minilm` into `models/compassion-minilm` (see `training/README.md`).")
+
+
+def _generalisation(config: dict) -> str:
     """The arms, per-source and leave-one-source-out tables (generalisation.py report)."""
     path = HERE / "classifier" / "generalisation.md"
     if not path.exists():
         return "_(not run: `python evaluation/classifier/generalisation.py report`)_"
-    body = path.read_text().replace("## ", "### ")
+    body = path.read_text().replace("## ", "### ").rstrip()
     return ("`evaluation/classifier/generalisation.py` trains each configuration and tests it "
             "on the real test split, pooled and per source, and on the behavioural suite "
             "(`evaluation/behaviour/suite.jsonl`: single utterances written for this purpose "
             "and kept out of training; exact match of the label set). Every run: "
-            "`bash evaluation/reproduce.sh`.\n\n" + body)
+            "`bash evaluation/reproduce.sh`.\n\n" + body + _shipped(config))
 
 
 def _training_rows_note(results: dict, config: dict) -> str:
