@@ -253,11 +253,11 @@ def _meeting_cues() -> str:
     if run:
         text += (f": on all {run['meetings']} QMSum meetings ({run['utterances']:,} utterances) "
                  f"the model marks {run['staff_cues_marked']} staff utterances as CUE "
-                 "(`python evaluation/classifier/meeting_cues.py`), so "
-                 + ("no meeting has a cue" if run["cue_episodes"] == 0
-                    else "most meetings have no cue")
-                 + ", and a meeting without cues has an undefined response rate; meeting "
-                 "scores rest mostly on INCLUSIVE")
+                 f"({run['cue_episodes']} cue episodes, {run['cue_episodes_responded']} of "
+                 "them answered by a responding statement; "
+                 "`python evaluation/classifier/meeting_cues.py`), so a meeting's cue "
+                 "response rate rests on very few cues or is undefined, and meeting scores "
+                 "rest mostly on INCLUSIVE")
     return text + "."
 
 
