@@ -47,16 +47,6 @@ def _comparison(framings: dict, config: dict) -> str:
               f"{framings['corpus']}; command: `{framings['command']}`; settings: {settings}; "
               "MiniLM 4 epochs, MPNet 2 (it trains about 4× slower per example here and runs "
               "about 6× slower at inference, too slow for the speed target)."]
-    training, dev = config.get("training", {}), config.get("metrics", {}).get("dev")
-    if dev:
-        f1 = ", ".join(f"{x} {dev['labels'][x]['f1']:.2f}" for x in LABELS)
-        lines += ["", "The shipped model is the kept encoder and framing trained with "
-                  f"`training/config.json` ({training.get('epochs')} epochs, best epoch "
-                  f"{training.get('best_epoch')}, pos_weight_cap {training.get('pos_weight_cap')}; "
-                  "the cap and epochs were chosen on dev, the test split was not looked at): "
-                  f"dev macro-F1 {dev['macro_f1']:.3f} ({f1}). Command: `compassion-nlp train "
-                  "--config training/config.json` on the corpus as it was then (see "
-                  "`training/README.md`)."]
     retrain = _load(HERE / "classifier" / "retrain_r4.json")
     if retrain:
         shipped, other = retrain["models"][0], retrain["models"][1]
@@ -196,7 +186,7 @@ thresholds tuned on dev.{_training_rows_note(results, config)}
 
 ## How the classifier generalises
 
-{_generalisation()}
+{_generalisation(config)}
 
 ## Earlier comparisons (the corpus before round 5)
 
@@ -245,17 +235,32 @@ def _large_files() -> str:
     return "\n".join(lines)
 
 
-def _generalisation() -> str:
+def _shipped(config: dict) -> str:
+    """Which arm is shipped, how it was trained, and its dev figures."""
+    training, dev = config.get("training", {}), config.get("metrics", {}).get("dev")
+    if not dev:
+        return ""
+    f1 = ", ".join(f"{x} {dev['labels'][x]['f1']:.2f}" for x in LABELS)
+    return ("\n\nThe shipped model is the `minilm` arm, chosen by the rule above: "
+            f"`training/config.json` ({training.get('epochs')} epochs, best epoch "
+            f"{training.get('best_epoch')}, pos_weight_cap {training.get('pos_weight_cap')}), "
+            f"trained in {training.get('seconds', float('nan')) / 60:.0f} min on 2 CPU cores; "
+            f"dev macro-F1 {dev['macro_f1']:.3f} ({f1}). Command: `python "
+            "evaluation/classifier/generalisation.py train minilm --work WORK`, then copy "
+            "`WORK/minilm` into `models/compassion-minilm` (see `training/README.md`).")
+
+
+def _generalisation(config: dict) -> str:
     """The arms, per-source and leave-one-source-out tables (generalisation.py report)."""
     path = HERE / "classifier" / "generalisation.md"
     if not path.exists():
         return "_(not run: `python evaluation/classifier/generalisation.py report`)_"
-    body = path.read_text().replace("## ", "### ")
+    body = path.read_text().replace("## ", "### ").rstrip()
     return ("`evaluation/classifier/generalisation.py` trains each configuration and tests it "
             "on the real test split, pooled and per source, and on the behavioural suite "
             "(`evaluation/behaviour/suite.jsonl`: single utterances written for this purpose "
             "and kept out of training; exact match of the label set). Every run: "
-            "`bash evaluation/reproduce.sh`.\n\n" + body)
+            "`bash evaluation/reproduce.sh`.\n\n" + body + _shipped(config))
 
 
 def _training_rows_note(results: dict, config: dict) -> str:
@@ -279,11 +284,11 @@ def _meeting_cues() -> str:
     if run:
         text += (f": on all {run['meetings']} QMSum meetings ({run['utterances']:,} utterances) "
                  f"the model marks {run['staff_cues_marked']} staff utterances as CUE "
-                 "(`python evaluation/classifier/meeting_cues.py`), so "
-                 + ("no meeting has a cue" if run["cue_episodes"] == 0
-                    else "most meetings have no cue")
-                 + ", and a meeting without cues has an undefined response rate; meeting "
-                 "scores rest mostly on INCLUSIVE")
+                 f"({run['cue_episodes']} cue episodes, {run['cue_episodes_responded']} of "
+                 "them answered by a responding statement; "
+                 "`python evaluation/classifier/meeting_cues.py`), so a meeting's cue "
+                 "response rate rests on very few cues or is undefined, and meeting scores "
+                 "rest mostly on INCLUSIVE")
     return text + "."
 
 

@@ -258,6 +258,9 @@ def report() -> str:
             + f" | {_f(suite)} | {r['utterances_per_second']:.0f} | "
             f"{r['training_seconds'] / 60:.0f} min |"
         )
+    missing = [n for n in ("minilm", "minilm-real", "mpnet", "distilled") if n not in arms]
+    if missing:
+        lines += ["", f"Not run yet: {', '.join(missing)} (`bash evaluation/reproduce.sh`)."]
     if arms:
         lines += ["", "κ against the gold labels on the pooled test split (95 % CI):", "",
                   "| arm | " + " | ".join(LABELS) + " |", "|---|" + "---|" * len(LABELS)]
