@@ -11,8 +11,9 @@ Writing predictions onto encounters happens elsewhere (:mod:`compassion_nlp.scor
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,6 +27,30 @@ if TYPE_CHECKING:
     import torch
 
 CONFIG_NAME = "compassion.json"
+#: batches between two returns of freed memory to the operating system (see _release_memory)
+RELEASE_EVERY = 4
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None on other C libraries."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    except OSError:
+        return None
+
+
+def _release_memory() -> None:
+    """Give freed heap memory back to the operating system. Batches of many shapes leave the
+    C heap fragmented, and without this the resident memory of a long run grows with the
+    number of utterances (about 1 GB more after 24,000) instead of staying flat."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 Framing = Literal["utterance", "context"]
 Precision = Literal["float32", "bfloat16", "int8"]
 PRECISIONS: tuple[str, ...] = ("auto", "float32", "bfloat16", "int8")
@@ -232,10 +257,13 @@ class UtteranceClassifier:
             if self.precision == "bfloat16" else contextlib.nullcontext()
         )
         with torch.inference_mode(), autocast:
-            for start in range(0, len(order), batch_size):
+            for n, start in enumerate(range(0, len(order), batch_size), 1):
                 idx = order[start : start + batch_size]
                 batch = self.encode([items[i] for i in idx])
                 out[idx] = self.model(**batch).logits.float().numpy()
+                if n % RELEASE_EVERY == 0:
+                    _release_memory()
+        _release_memory()
         return out
 
     def calibrate(self, logits: np.ndarray) -> np.ndarray:
