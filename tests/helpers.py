@@ -37,6 +37,15 @@ EXAMPLES = {
 }
 NEUTRAL = ["when did the pain start", "do you smoke", "ok right", "take two tablets a day",
             "the cough started on monday"]
+#: a short consultation with a cue, an empathic answer, a missed cue and a history question
+TRANSCRIPT = """\
+Doctor: Good morning. What brings you in today?
+Patient: I am so worried it might be cancer.
+Doctor: That sounds really frightening. What worries you most?
+Patient: My wife died and I have not been sleeping.
+Doctor: Do you smoke?
+Patient: No.
+"""
 REFERENCE = FIXTURES / "reference"
 #: the transcripts whose outputs are stored in REFERENCE (every format of the fixtures)
 REFERENCE_INPUTS = ("csv_dialogues", "json_aws_transcribe", "json_deepgram_assemblyai_whisper",

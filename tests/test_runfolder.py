@@ -19,14 +19,7 @@ from compassion_nlp.errors import CompassionError, RunInterrupted
 from compassion_nlp.outputs import score_to_folder
 from compassion_nlp.runfolder import CHECKPOINT_NAME, LOCK_NAME, lock_folder
 
-TRANSCRIPT = """\
-Doctor: Good morning. What brings you in today?
-Patient: I am so worried it might be cancer.
-Doctor: That sounds really frightening. What worries you most?
-Patient: My wife died and I have not been sleeping.
-Doctor: Do you smoke?
-Patient: No.
-"""
+from .helpers import TRANSCRIPT
 
 
 def _folder(root: Path, n: int) -> Path:

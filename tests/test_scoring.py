@@ -18,14 +18,7 @@ from compassion_nlp.outputs import score_to_folder
 from compassion_nlp.pipeline import read_string
 from compassion_nlp.tables import LABEL_COLUMNS, PROBABILITY_COLUMNS, TABLES
 
-TRANSCRIPT = """\
-Doctor: Good morning. What brings you in today?
-Patient: I am so worried it might be cancer.
-Doctor: That sounds really frightening. What worries you most?
-Patient: My wife died and I have not been sleeping.
-Doctor: Do you smoke?
-Patient: No.
-"""
+from .helpers import TRANSCRIPT
 
 
 def test_score_text_encounter_and_tables(tiny_model_dir: Path) -> None:
