@@ -161,3 +161,28 @@ def test_otter_markdown_bold_names_with_times(tmp_path: Path) -> None:
                     "**Alex Kim** [1:02:10] What would help?\n")
     assert [(n, s) for n, _, _, s, _, _ in _turns(path)] == [
         ("Alex Kim", 0.0), ("Jordan Lee", 5.0), ("Alex Kim", 3730.0)]
+
+
+def test_real_chat_sample_aphasia(fixtures: Path) -> None:
+    """TalkBank's AphasiaBank-style test file: investigator and participant, CHAT codes."""
+    path = fixtures / "research" / "eng_clinical_aphasia.cha"
+    [encounter] = read(path)
+    assert {s.name: s.role for s in encounter.speakers.values()} == {
+        "Investigator": "clinician", "Participant": "patient"}
+    turns = _turns(path)
+    assert [(n, line) for n, _, _, _, _, line in turns] == [
+        ("Investigator", 7), ("Participant", 8), ("Investigator", 10), ("Participant", 11),
+        ("Investigator", 14)]
+    assert turns[3][2] == ("and the the girl the woman is washing dishes. the water is running "
+                           "I can't remember what else.")
+    assert not any(c in "".join(t[2] for t in turns) for c in "[]<>&+*")
+    assert encounter.turns[1].flags == {"filler": 1, "trailing_off": 1}
+
+
+def test_real_elan_sample_tiers_and_times(fixtures: Path) -> None:
+    """pympi's test file: speaker tiers a and b (and an unassigned tier), times in ms."""
+    [encounter] = read(fixtures / "research" / "fto.eaf")
+    assert set(encounter.speakers) == {"a", "b", "fto-ab"}
+    starts = [t.start for t in encounter.turns]
+    assert starts == sorted(starts) and starts[0] == 0.0 and len(encounter.utterances) == 12
+    assert all(t.source_line and t.end is not None for t in encounter.turns)

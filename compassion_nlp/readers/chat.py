@@ -1,7 +1,8 @@
 """CHAT (``.cha``): the transcription format of TalkBank and CLAN.
 
 ``@Participants:`` names each speaker code with an optional name and a role
-(``DOC Doctor, PAT Jane_Smith Patient``); ``*DOC:`` lines are the main tiers (a line that
+(``DOC Doctor, PAT Jane_Smith Patient``; ``Investigator`` is read as the clinician and
+``Participant`` as the patient, as in AphasiaBank); ``*DOC:`` lines are the main tiers (a line that
 starts with a tab continues the tier above); ``%mor:``, ``%com:`` and the other dependent tiers
 are ignored. Time bullets (``\\x15 1230_4560 \\x15``, milliseconds) give each utterance its
 start and end. CHAT transcription codes leave the text and are counted in the turn's flags:
@@ -44,6 +45,11 @@ _CODES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[↑↓≠∾⁑⤇∬Ϋ∲§∯Ἡ↫]|(?<=\w)[:^](?=\w|\s|$)"), ""),  # prosody inside words
 )
 _SPACES = re.compile(r"\s+")
+#: CHAT's research roles, as clinical corpora (AphasiaBank, DementiaBank) use them: the
+#: investigator is the clinician who elicits talk, the participant the person assessed
+_CHAT_ROLES: dict[str, tuple[Role, float]] = {
+    "investigator": ("clinician", 0.8), "participant": ("patient", 0.8),
+}
 _EVENT = re.compile(r"&=([\w:'-]+)")
 
 
@@ -110,7 +116,8 @@ def parse_chat(text: str, path: Path) -> RawTranscript:
         start = int(times[0][0]) / 1000 if times else None
         end = int(times[-1][1]) / 1000 if times else None
         label, role_word = participants.get(code, (code, ""))
-        found = lexicon_role(role_word) if role_word else None
+        found = _CHAT_ROLES.get(role_word.lower()) or (
+            lexicon_role(role_word) if role_word else None)
         if found is not None:
             hints[label] = found
         fragments.append(Fragment(label, _BULLET.sub(" ", joined), n, start, end))
