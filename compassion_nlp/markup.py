@@ -65,7 +65,8 @@ _ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 _SPACE_BEFORE_PUNCT = re.compile(r" +([,.!?;:])(?=\s|$)")
 
 
-def _name(raw: str) -> str:
+def event_name(raw: str) -> str:
+    """The flag name of a non-verbal note (``"Laughs"`` → ``"laughter"``)."""
     key = raw.strip().lower()
     return _ALIASES.get(key, key.replace(" ", "_"))
 
@@ -93,11 +94,11 @@ def clean(raw: str) -> tuple[str, Counter[str]]:
         name = match.group(1).lower()
         base = name.split(".")[0]
         if base not in _FORMATTING_TAGS:
-            flags[_name(name)] += 1
+            flags[event_name(name)] += 1
         return " "
 
     def note(match: re.Match[str]) -> str:
-        flags[_name(match.group(1))] += 1
+        flags[event_name(match.group(1))] += 1
         return " "
 
     text = _UNSURE.sub(unsure, text)

@@ -11,7 +11,8 @@ roles only where the format itself says them. Roles and utterances come next, in
 Formats (``format=`` / ``--format``): ``text`` (speaker-prefixed plain text, Markdown),
 ``csv`` (a dialogue per row, or a turn table: decided by the header), ``vtt``, ``srt``,
 ``json`` (QMSum, speech-to-text outputs, generic turn lists, JSON Lines), ``textgrid``,
-``docx``, ``xlsx``. Without ``format`` the extension decides, then the content.
+``docx``, ``xlsx``, ``chat`` (CHAT/CLAN ``.cha``),
+``eaf`` (ELAN), ``trs`` (Transcriber). Without ``format`` the extension decides, then the content.
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ from pathlib import Path
 from ..decoding import DEFAULT_MAX_MB, read_text
 from ..errors import CompassionError, Errors
 from ..model import Encounter
-from . import docx, jsonfmt, subtitles, tables, text, textgrid, xlsx  # noqa: E402
+from . import chat, docx, eaf, jsonfmt, subtitles, tables, text, textgrid, trs, xlsx  # noqa: E402
 from .base import RawTranscript, ReaderSpec, build
 
 #: every format, by name: each reader module declares its own (:class:`ReaderSpec`)
 REGISTRY: dict[str, ReaderSpec] = {
     spec.name: spec
     for spec in (text.SPEC, tables.SPEC, subtitles.VTT_SPEC, subtitles.SRT_SPEC, jsonfmt.SPEC,
-                 textgrid.SPEC, docx.SPEC, xlsx.SPEC)
+                 textgrid.SPEC, docx.SPEC, xlsx.SPEC, chat.SPEC, eaf.SPEC,
+                 trs.SPEC)
 }
 FORMATS: tuple[str, ...] = tuple(REGISTRY)
 #: formats read from bytes (not decoded as text)

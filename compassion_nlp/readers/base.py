@@ -55,6 +55,9 @@ class RawTranscript:
             ``speakerless_ok`` (default true) set to false makes a transcript in which no
             fragment has a speaker an E005 error instead of one ``UNKNOWN`` speaker.
         warnings: messages already logged while parsing.
+        markup: the format's own markup cleaner (CHAT codes), run before the shared one
+            (:func:`compassion_nlp.markup.clean`); it returns the text and counts of what it
+            removed, kept in the turn's flags.
     """
 
     fragments: list[Fragment]
@@ -63,6 +66,7 @@ class RawTranscript:
     role_hints: dict[str, tuple[Role, float]] = field(default_factory=dict)
     metadata: dict[str, object] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    markup: Callable[[str], tuple[str, Counter[str]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,14 @@ class ReaderSpec:
     extension_decides: bool = True
     binary: bool = False
     aliases: tuple[str, ...] = ()
+
+
+def check_xml(text: str, path: Path, format: str) -> None:
+    """E008 for XML that declares entities: they are never expanded (no billion laughs, no
+    external files); real ELAN and Transcriber files declare none."""
+    if "<!ENTITY" in text:
+        raise CompassionError(Errors.E008, path, format=format,
+                              detail="it declares XML entities, which are not read")
 
 
 _LABEL_TRIM = re.compile(r"^[\s\"'*#>\-]+|[\s\"'*:.,;]+$")
@@ -209,7 +221,12 @@ def build(raw: RawTranscript, *, path: str | Path, encounter_id: str) -> Encount
     cleaned: list[tuple[str, Fragment, str, Counter[str]]] = []
     no_speaker = 0
     for frag in raw.fragments:
-        text, flags = clean(frag.text)
+        own: Counter[str] = Counter()
+        text = frag.text
+        if raw.markup is not None:
+            text, own = raw.markup(text)
+        text, flags = clean(text)
+        flags.update(own)
         if not text and not flags:
             continue
         if frag.speaker is None or not frag.speaker.strip():

@@ -58,6 +58,8 @@ _INLINE_PATTERNS = (
     re.compile(
         rf"^(?:[\[(]?(?P<ts>{_TS})[\])]?\s+)?\*\*(?P<name>[^*\n]{{1,60}}?)(?::\*\*|\*\*\s*:)\s*(?P<text>.*)$"
     ),
+    # **Name** [0:00] text (Otter's Markdown export)
+    re.compile(rf"^\*\*(?P<name>[^*\n]{{1,60}}?)\*\*\s+[\[(](?P<ts>{_TS})[\])]\s*(?P<text>.*)$"),
     # Name: text, [00:01:23] Name: text, 10:01<tab>Name: text (chat exports),
     # Name (00:01:23): text, Name [00:01:23] text
     re.compile(
