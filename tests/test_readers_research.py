@@ -37,7 +37,8 @@ EAF = """<?xml version="1.0" encoding="UTF-8"?>
 </TIME_ORDER>
 <TIER LINGUISTIC_TYPE_REF="utterance" PARTICIPANT="" TIER_ID="Patient">
 <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="a2" TIME_SLOT_REF1="ts3" TIME_SLOT_REF2="ts4">
-<ANNOTATION_VALUE>I'm scared of the operation.</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
+<ANNOTATION_VALUE>I'm scared of the operation.</ANNOTATION_VALUE>
+</ALIGNABLE_ANNOTATION></ANNOTATION>
 </TIER>
 <TIER LINGUISTIC_TYPE_REF="utterance" PARTICIPANT="Doctor" TIER_ID="DOC">
 <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="a1" TIME_SLOT_REF1="ts1" TIME_SLOT_REF2="ts2">
@@ -118,7 +119,7 @@ def test_elan_tiers_by_participant_with_text_from_referring_tiers(tmp_path: Path
     path = tmp_path / "session.eaf"
     path.write_text(EAF)
     assert _turns(path) == [
-        ("Doctor", "clinician", "How can I help?", 0.0, 1.5, 15),
+        ("Doctor", "clinician", "How can I help?", 0.0, 1.5, 16),
         ("Patient", "patient", "I'm scared of the operation.", 1.6, 4.0, 11),
     ]
 
@@ -139,7 +140,8 @@ def test_transcriber_turns_syncs_two_speaker_turns_and_events(tmp_path: Path) ->
 
 @pytest.mark.parametrize(("name", "body"), [
     ("bomb.trs", '<?xml version="1.0"?><!DOCTYPE Trans [<!ENTITY a "aaaa">]>'
-                 "<Trans><Episode><Section><Turn speaker='s'>&a;</Turn></Section></Episode></Trans>"),
+                 "<Trans><Episode><Section><Turn speaker='s'>&a;</Turn></Section></Episode>"
+                 "</Trans>"),
     ("bomb.eaf", '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>'
                  "<ANNOTATION_DOCUMENT>&a;</ANNOTATION_DOCUMENT>"),
     ("cut.trs", "<Trans><Episode><Section><Turn speaker='s'>hello"),
