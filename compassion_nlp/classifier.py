@@ -47,10 +47,13 @@ def _malloc_trim() -> Callable[[int], int] | None:
 def _release_memory() -> None:
     """Give freed heap memory back to the operating system. Batches of many shapes leave the
     C heap fragmented, and without this the resident memory of a long run grows with the
-    number of utterances (about 1 GB more after 24,000) instead of staying flat."""
+    number of utterances (a 1 MB transcript of 24,000 utterances peaked at 1.57 GB instead of
+    1.11 GB) instead of staying flat."""
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
 Framing = Literal["utterance", "context"]
 Precision = Literal["float32", "bfloat16", "int8"]
 PRECISIONS: tuple[str, ...] = ("auto", "float32", "bfloat16", "int8")
