@@ -43,7 +43,12 @@ def _root() -> None:
 
 FormatOpt = typer.Option(
     None, "--format", "-f",
-    help="Input format: text, csv, vtt, srt, json, textgrid, docx, xlsx (default: detect).",
+    help="Input format: text, csv, vtt, srt, json, textgrid, docx, xlsx, chat, eaf, trs "
+    "(default: detect).",
+)
+SingleSpeakerOpt = typer.Option(
+    False, "--single-speaker",
+    help="With --format text: text without speaker labels is one UNKNOWN speaker's talk.",
 )
 RoleOpt = typer.Option(
     None, "--role", "-r", help="Speaker role, 'LABEL=ROLE' (repeatable), e.g. 'Dr Smith=clinician'."
@@ -112,6 +117,7 @@ def read_cli(
     paths: list[Path] = typer.Argument(..., help="Transcript files or folders (recursive)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output table: .parquet, .csv or .jsonl."),
     format: str | None = FormatOpt,
+    single_speaker: bool = SingleSpeakerOpt,
     role: list[str] | None = RoleOpt,
     roles_file: Path | None = RoleFileOpt,
     setting: str | None = SettingOpt,
@@ -121,18 +127,20 @@ def read_cli(
     """Read transcripts into a table of utterances with speakers and roles."""
     from .errors import check_option
     from .outputs import read_to_table
+    from .readers import check_single_speaker
     from .tables import check_table_path, check_writable_folder
 
     _setup_logging(verbose)
     try:
         check_table_path(out)
         check_option("--max-mb", max_mb)
+        check_single_speaker(format, single_speaker)
         check_writable_folder(out.parent)
         mapping = _roles(role, roles_file)
         with _progress() as update:
             summary = read_to_table(
                 paths, out, format=format, roles=mapping, setting=_setting(setting),
-                max_mb=max_mb, progress=update,
+                max_mb=max_mb, progress=update, single_speaker=single_speaker,
             )
     except CompassionError as exc:
         raise _fail(exc) from None
@@ -157,6 +165,7 @@ def score_cli(
         None, "--model", "-m", help="A model folder (default: the shipped model)."
     ),
     format: str | None = FormatOpt,
+    single_speaker: bool = SingleSpeakerOpt,
     role: list[str] | None = RoleOpt,
     roles_file: Path | None = RoleFileOpt,
     setting: str | None = SettingOpt,
@@ -185,6 +194,7 @@ def score_cli(
     ext = "." + table_format.lower().lstrip(".")
     try:
         from .errors import check_option
+        from .readers import check_single_speaker
         from .tables import check_table_path, check_writable_folder
 
         # every option is checked before the model is loaded
@@ -192,12 +202,14 @@ def score_cli(
         check_option("--batch-size", batch_size, integer=True)
         check_option("--threads", threads, integer=True)
         check_option("--max-mb", max_mb)
+        check_single_speaker(format, single_speaker)
         if checkpoint_every < 0:
             raise CompassionError(Errors.E024, option="--checkpoint-every",
                                   rule="0 or more seconds", value=checkpoint_every)
         check_writable_folder(out)
         scorer = load(model, roles=_roles(role, roles_file), setting=_setting(setting),
-                      threads=threads, precision=precision, max_mb=max_mb)
+                      threads=threads, precision=precision, max_mb=max_mb,
+                      single_speaker=single_speaker)
         with _progress() as update:
             summary = score_to_folder(scorer, paths, out, format=format, ext=ext, force=force,
                                       batch_size=batch_size, reports=reports,

@@ -89,6 +89,10 @@ class Errors(str, Enum):
         "[E027] {path}: another compassion-nlp run ({holder}) is writing into this folder. "
         "Wait for it to finish, or choose another --out."
     )
+    E028 = (
+        "[E028] --single-speaker reads plain text without speaker labels: give it with "
+        "--format text (got {format})."
+    )
     E030 = "[E030] Invalid training settings: {detail}."
     E031 = "[E031] {detail}"
     E032 = "[E032] {detail}"

@@ -80,6 +80,7 @@ def read_to_table(
     setting: Setting | None = None,
     max_mb: float = DEFAULT_MAX_MB,
     progress: Callable[[int, int, str], None] | None = None,
+    single_speaker: bool = False,
 ) -> RunSummary:
     """Read many transcripts and write one utterance table (``.parquet``, ``.csv``,
     ``.jsonl``); failures are collected, not raised.
@@ -93,7 +94,8 @@ def read_to_table(
     sources, ignored = discover(paths)
     summary = RunSummary(sources=len(sources), ignored=ignored)
     encounters: list[Encounter] = []
-    results = read_sources(sources, format=format, roles=roles, setting=setting, max_mb=max_mb)
+    results = read_sources(sources, format=format, roles=roles, setting=setting, max_mb=max_mb,
+                           single_speaker=single_speaker)
     for done, result in enumerate(results, 1):
         if result.error is not None:
             summary.add_failures([(result.source.encounter_id, result.error)])

@@ -23,7 +23,14 @@ from .config import DEFAULT_CONFIG, ScoringConfig
 from .decoding import DEFAULT_MAX_MB
 from .errors import CompassionError, check_option, internal_error
 from .model import Encounter, Role, Setting
-from .readers import Source, check_format, discover, parse_string, read_source
+from .readers import (
+    Source,
+    check_format,
+    check_single_speaker,
+    discover,
+    parse_string,
+    read_source,
+)
 from .roles import assign_roles
 from .segment import segment_many, segmenter
 
@@ -72,18 +79,22 @@ def read_sources(
     setting: Setting | None = None,
     max_mb: float = DEFAULT_MAX_MB,
     config: ScoringConfig = DEFAULT_CONFIG,
+    single_speaker: bool = False,
 ) -> Iterator[ReadResult]:
     """Read, give roles to and segment each source; a bad source yields a result with an
     error and the batch goes on.
 
     Raises:
-        CompassionError: E009 for an unknown ``format`` (before anything is read).
+        CompassionError: E009 for an unknown ``format``, E028 for ``single_speaker``
+            without ``format="text"`` (before anything is read).
     """
     check_format(format)
+    check_single_speaker(format, single_speaker)
     check_option("max_mb", max_mb)
     for source in sources:
         try:
-            parsed = read_source(source, format=format, max_mb=max_mb)
+            parsed = read_source(source, format=format, max_mb=max_mb,
+                                 single_speaker=single_speaker)
             yield ReadResult(source, prepare(parsed, roles=roles, setting=setting,
                                              config=config))
         except CompassionError as exc:
@@ -102,13 +113,14 @@ def read_paths(
     setting: Setting | None = None,
     max_mb: float = DEFAULT_MAX_MB,
     config: ScoringConfig = DEFAULT_CONFIG,
+    single_speaker: bool = False,
 ) -> Iterator[ReadResult]:
     """:func:`read_sources` over the sources found in files and folders (read recursively;
     ids are paths relative to the folder given)."""
     check_format(format)
     sources, _ = discover(paths)
     return read_sources(sources, format=format, roles=roles, setting=setting, max_mb=max_mb,
-                        config=config)
+                        config=config, single_speaker=single_speaker)
 
 
 def read(
@@ -119,6 +131,7 @@ def read(
     setting: Setting | None = None,
     max_mb: float = DEFAULT_MAX_MB,
     config: ScoringConfig = DEFAULT_CONFIG,
+    single_speaker: bool = False,
 ) -> list[Encounter]:
     """Read one transcript file into encounters with roles and utterances.
 
@@ -128,6 +141,8 @@ def read(
         roles: explicit speaker → role mapping, which wins over every other source.
         setting: ``clinical`` or ``meeting``; inferred when omitted.
         max_mb: larger files are refused (E007).
+        single_speaker: with ``format="text"``, text without speaker labels is one
+            ``UNKNOWN`` speaker's talk (else E005).
 
     Raises:
         CompassionError: with a code and the file name, for any bad input.
@@ -138,7 +153,7 @@ def read(
     """
     out: list[Encounter] = []
     for result in read_paths([path], format=format, roles=roles, setting=setting,
-                             max_mb=max_mb, config=config):
+                             max_mb=max_mb, config=config, single_speaker=single_speaker):
         if result.error is not None:
             raise result.error
         out.extend(result.encounters)

@@ -156,6 +156,8 @@ class Scorer:
         setting: force ``clinical`` or ``meeting``.
         max_mb: larger files are refused.
         config: the scoring settings (cue window, weights, segmenter thresholds…).
+        single_speaker: with ``format="text"``, text without speaker labels is one
+            ``UNKNOWN`` speaker's talk (else E005).
     """
 
     def __init__(
@@ -166,12 +168,14 @@ class Scorer:
         setting: Setting | None = None,
         max_mb: float = DEFAULT_MAX_MB,
         config: ScoringConfig = DEFAULT_CONFIG,
+        single_speaker: bool = False,
     ):
         self.classifier = classifier
         self.roles = dict(roles or {})
         self.setting = setting
         self.max_mb = max_mb
         self.config = config
+        self.single_speaker = single_speaker
 
     def __call__(
         self, source: str | Path | Encounter, *, format: str | None = None
@@ -201,7 +205,7 @@ class Scorer:
             return read_string(source, format=format or "text", roles=self.roles,
                                setting=self.setting, config=self.config)
         return read(source, format=format, roles=self.roles, setting=self.setting,
-                    max_mb=self.max_mb, config=self.config)
+                    max_mb=self.max_mb, config=self.config, single_speaker=self.single_speaker)
 
     def score_encounters(
         self, encounters: list[Encounter], *, batch_size: int = 64
@@ -266,7 +270,8 @@ class Scorer:
         pending: list[Encounter] = []
         size = 0
         results = read_sources(found, format=format, roles=self.roles, setting=self.setting,
-                               max_mb=self.max_mb, config=self.config)
+                               max_mb=self.max_mb, config=self.config,
+                               single_speaker=self.single_speaker)
         for done, result in enumerate(results, 1):
             if result.error is not None:
                 if errors is None:
@@ -303,6 +308,7 @@ def load(
     threads: int | None = None,
     max_mb: float = DEFAULT_MAX_MB,
     config: ScoringConfig = DEFAULT_CONFIG,
+    single_speaker: bool = False,
 ) -> Scorer:
     """Load a model folder (default: the shipped model) into a :class:`Scorer`, offline.
 
@@ -318,7 +324,8 @@ def load(
     classifier = UtteranceClassifier.from_pretrained(
         path or default_model_path(), precision=precision, threads=threads
     )
-    return Scorer(classifier, roles=roles, setting=setting, max_mb=max_mb, config=config)
+    return Scorer(classifier, roles=roles, setting=setting, max_mb=max_mb, config=config,
+                  single_speaker=single_speaker)
 
 
 @lru_cache(maxsize=2)

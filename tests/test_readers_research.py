@@ -188,3 +188,50 @@ def test_real_elan_sample_tiers_and_times(fixtures: Path) -> None:
     starts = [t.start for t in encounter.turns]
     assert starts == sorted(starts) and starts[0] == 0.0 and len(encounter.utterances) == 12
     assert all(t.source_line and t.end is not None for t in encounter.turns)
+
+
+def test_speakerless_text_is_one_unknown_speaker_only_when_asked(tmp_path: Path) -> None:
+    """A speakerless export (Descript) stays E005 unless --format text --single-speaker."""
+    path = tmp_path / "dictation.txt"
+    path.write_text("I have been feeling low for weeks.\nIt is hard to get up in the morning.\n")
+    with pytest.raises(CompassionError) as info:
+        read(path)
+    assert info.value.code == "E005"
+    with pytest.raises(CompassionError) as info:
+        read(path, single_speaker=True)  # no format given
+    assert info.value.code == "E028"
+    [encounter] = read(path, format="text", single_speaker=True)
+    assert list(encounter.speakers) == ["UNKNOWN"] and len(encounter.utterances) == 2
+    labelled = tmp_path / "labelled.txt"
+    labelled.write_text("Doctor: How are you?\nPatient: Low.\n")
+    [encounter] = read(labelled, format="text", single_speaker=True)
+    assert set(encounter.speakers) == {"Doctor", "Patient"}
+
+
+def test_cli_single_speaker_needs_format_text(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from compassion_nlp.cli import app
+
+    path = tmp_path / "dictation.txt"
+    path.write_text("I have been feeling low for weeks.\n")
+    out = tmp_path / "u.csv"
+    result = CliRunner().invoke(app, ["read", str(path), "--out", str(out), "--single-speaker"])
+    assert result.exit_code == 2 and "[E028]" in result.output
+    result = CliRunner().invoke(app, ["read", str(path), "--out", str(out), "--single-speaker",
+                                      "--format", "text"])
+    assert result.exit_code == 0, result.output
+    assert "UNKNOWN" in out.read_text()
+    result = CliRunner().invoke(app, ["score", str(path), "--out", str(tmp_path / "o"),
+                                      "--single-speaker"])
+    assert result.exit_code == 2 and "[E028]" in result.output
+
+
+def test_scorer_passes_single_speaker_on(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from compassion_nlp import load
+
+    path = tmp_path / "dictation.txt"
+    path.write_text("I have been feeling low for weeks.\nIt is hard to get up.\n")
+    scored = load(tiny_model_dir, single_speaker=True)(path, format="text")
+    assert list(scored.encounter.speakers) == ["UNKNOWN"]
+    assert scored.compassion.unscorable  # no speaker with a known role: NaN, W006

@@ -154,18 +154,28 @@ def check_format(format: str | None) -> None:
         raise CompassionError(Errors.E009, name=format, formats=", ".join(FORMATS))
 
 
+def check_single_speaker(format: str | None, single_speaker: bool) -> None:
+    """E028 when ``single_speaker`` is asked for without ``format="text"``."""
+    if single_speaker and ALIASES.get(format or "", format) != "text":
+        raise CompassionError(Errors.E028, format=format or "no --format")
+
+
 def read_source(
     source: Source,
     *,
     format: str | None = None,
     max_mb: float = DEFAULT_MAX_MB,
+    single_speaker: bool = False,
 ) -> list[Encounter]:
     """Parse one source into encounters (turns only: no roles, no utterances yet).
 
     In a file of many dialogues (a CSV with a dialogue per row) a dialogue that cannot be
-    read is skipped with warning W040; the file fails only when none can be read.
+    read is skipped with warning W040; the file fails only when none can be read. With
+    ``single_speaker`` (and ``format="text"``), text without any speaker label is one
+    ``UNKNOWN`` speaker's talk instead of E005.
     """
     check_format(format)
+    check_single_speaker(format, single_speaker)
     format = ALIASES.get(format, format) if format else None
     path = source.paths[0]
     if path.is_dir():
@@ -187,7 +197,8 @@ def read_source(
         from ..decoding import read_bytes
 
         read_bytes(path, max_mb=max_mb)  # existence, size and emptiness checks
-    raws = _parse(fmt, source, texts)
+    raws = (text.parse_single_speaker(source.paths, texts) if single_speaker
+            else _parse(fmt, source, texts))
     encounters: list[Encounter] = []
     failed: list[tuple[str, CompassionError]] = []
     for raw in raws:

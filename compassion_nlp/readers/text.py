@@ -237,5 +237,12 @@ def _parse(paths: tuple[Path, ...], texts: list[str]) -> list[RawTranscript]:
     return [RawTranscript(fragments)]
 
 
+def parse_single_speaker(paths: tuple[Path, ...], texts: list[str]) -> list[RawTranscript]:
+    """Text with no speaker label at all as the talk of one ``UNKNOWN`` speaker (asked for with
+    ``--single-speaker``: a speakerless dictation or export); text with labels reads as usual."""
+    fragments = parse_lines(list(enumerate(texts[0].split("\n"), 1)))
+    return [RawTranscript(fragments, metadata={"single_speaker": True})]
+
+
 SPEC = ReaderSpec("text", (".txt", ".md", ".text"), _parse, extension_decides=False,
                   aliases=("txt", "md"))
