@@ -287,14 +287,19 @@ class UtteranceClassifier:
         return probs >= thresholds
 
     def predict(
-        self, items: Sequence[ClassifierInput] | Sequence[str], *, batch_size: int = 64
+        self, items: Sequence[ClassifierInput] | Sequence[str], *, role: str = "unknown",
+        batch_size: int = 64,
     ) -> list[dict[str, Any]]:
-        """Probabilities and labels for each input (plain strings are utterances alone).
+        """Probabilities and labels for each input. Plain strings are utterances said by a
+        speaker of ``role`` with no previous turn; the model reads the role, so give it
+        (``clinician`` for responding labels, ``patient`` for cues): an utterance of
+        ``unknown`` role gets low probabilities.
 
         Returns:
             One dict per input: ``{"labels": [...], "probabilities": {label: p}}``.
         """
-        inputs = [i if isinstance(i, ClassifierInput) else ClassifierInput(i) for i in items]
+        inputs = [i if isinstance(i, ClassifierInput) else ClassifierInput(i, role)
+                  for i in items]
         probs = self.predict_proba(inputs, batch_size=batch_size)
         decided = self.decide(probs)
         return [

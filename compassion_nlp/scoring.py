@@ -317,7 +317,7 @@ def load(
 
     Example:
         >>> scorer = load()
-        >>> scorer.classifier.predict(["That sounds really frightening."])
+        >>> scorer.classifier.predict(["That sounds really frightening."], role="clinician")
     """
     check_option("threads", threads, integer=True)
     check_option("max_mb", max_mb)
