@@ -232,6 +232,67 @@ def score_cli(
         raise typer.Exit(1)
 
 
+@app.command("export")
+def export_cli(
+    results: Path = typer.Argument(..., help="The output folder of compassion-nlp score."),
+    to: str = typer.Option("labelstudio", "--to", help="labelstudio or csv."),
+    out: Path = typer.Option(..., "--out", "-o", help="The file of coding tasks."),
+    uncertain: int | None = typer.Option(
+        None, "--uncertain", help="Only the N utterances the model is least sure of."),
+) -> None:
+    """Utterances for human coders, with the previous turn as context (Label Studio or CSV)."""
+    from .coding import export_for_coding
+    from .errors import check_option
+
+    try:
+        check_option("--uncertain", uncertain, integer=True)
+        n = export_for_coding(results, out, to=to, uncertain=uncertain)
+    except CompassionError as exc:
+        raise _fail(exc) from None
+    err.print(f"Wrote {n} coding task(s) -> {out}"
+              + (f" (labelling config: {out.stem}.config.xml)" if to == "labelstudio" else ""))
+
+
+@app.command("import")
+def import_cli(
+    coded: Path = typer.Argument(..., help="A coded Label Studio export (.json) or CSV."),
+    out: Path = typer.Option(..., "--out", "-o", help="The corpus to write (.jsonl)."),
+    source: str = typer.Option("coded", "--source", help="The corpus 'source' of the rows."),
+) -> None:
+    """Coded utterances back into a corpus that compassion-nlp train accepts."""
+    from .coding import import_coded
+
+    try:
+        n, problems = import_coded(coded, out, source=source)
+    except CompassionError as exc:
+        raise _fail(exc) from None
+    err.print(f"Wrote {n} coded utterance(s) -> {out}")
+    if problems:
+        err.print(f"\n{len(problems)} row(s) left out:", style="bold red")
+        for problem in problems:
+            err.print(f"  {coded}: {problem}")
+        raise typer.Exit(1)
+
+
+@app.command("agree")
+def agree_cli(
+    coded: Path = typer.Argument(..., help="Coded file, corpus (.jsonl) or score folder."),
+    reference: Path = typer.Option(..., "--reference", "-r", help="The other coder or model."),
+) -> None:
+    """Agreement per label: Cohen's kappa, Krippendorff's alpha and prevalence."""
+    from .coding import agreement
+
+    try:
+        result = agreement(coded, reference)
+    except CompassionError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"{result['items']} utterance(s) in common")
+    typer.echo("label        kappa  alpha  prevalence (coded / reference)")
+    for label, m in result["labels"].items():
+        typer.echo(f"{label:<12} {m['kappa']:5.2f}  {m['alpha']:5.2f}  "
+                  f"{m['prevalence'][0]:.3f} / {m['prevalence'][1]:.3f}")
+
+
 @app.command("train")
 def train_cli(
     config: Path | None = typer.Option(

@@ -104,6 +104,7 @@ class Errors(str, Enum):
         "[E034] {path}: not a compassion-nlp model folder (it needs compassion.json, "
         "config.json, the weights and the tokenizer). Give the folder that train() wrote."
     )
+    E035 = "[E035] {path}: {detail}."
     E040 = "[E040] {path}: the file could not be read ({detail}). Check its permissions."
     E041 = (
         "[E041] {path}: internal error while reading this file ({detail}). This is a bug in "
