@@ -136,6 +136,9 @@ def _coded(path: Path) -> tuple[list[tuple[int, dict[str, Any], list[str]]], lis
             choices = [c for r in done[-1].get("result", []) if r.get("from_name") == "labels"
                        for c in r.get("value", {}).get("choices", [])]
             unknown = sorted(set(choices) - set(LABELS))
+            if not task.get("data", {}).get("key"):
+                problems.append(f"task {number}: no 'key' (not a task of compassion-nlp export)")
+                continue
             if unknown:
                 problems.append(f"task {number}: unknown label(s) {', '.join(unknown)}")
                 continue
