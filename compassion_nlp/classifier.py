@@ -92,6 +92,8 @@ class ClassifierConfig:
         versions: library versions at training time.
         training: the training arguments.
         metrics: evaluation results written by ``evaluation/``.
+        card: the model card's test numbers and known weaknesses per label (written by
+            ``evaluation/report.py``; shown in the feedback reports).
     """
 
     labels: list[str] = field(default_factory=lambda: list(LABELS))
@@ -106,6 +108,7 @@ class ClassifierConfig:
     versions: dict[str, str] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    card: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> ClassifierConfig:

@@ -56,6 +56,14 @@ RoleOpt = typer.Option(
 RoleFileOpt = typer.Option(
     None, "--roles-file", help="A JSON object or 'LABEL=ROLE' lines mapping speakers to roles."
 )
+RedactOpt = typer.Option(
+    False, "--redact",
+    help="In the reports, replace patients' and staff's names, dates, phone numbers, "
+    "addresses and record numbers in quoted text with placeholders.",
+)
+PdfOpt = typer.Option(
+    False, "--pdf", help="Also write PDFs of the encounter and person pages (extra: pdf)."
+)
 SettingOpt = typer.Option(None, "--setting", help="clinical or meeting (default: infer).")
 MaxMbOpt = typer.Option(DEFAULT_MAX_MB, "--max-mb", help="Largest file accepted, in MB.")
 
@@ -171,8 +179,10 @@ def score_cli(
     setting: str | None = SettingOpt,
     force: bool = typer.Option(False, "--force", help="Score encounters already in --out."),
     reports: bool = typer.Option(
-        False, "--reports", help="Also write a Markdown feedback report per encounter."
+        False, "--reports", help="Also write the HTML feedback reports into OUT/reports/."
     ),
+    redact: bool = RedactOpt,
+    pdf: bool = PdfOpt,
     batch_size: int = typer.Option(64, "--batch-size", help="Utterances per model batch."),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for the model."),
     precision: str = typer.Option(
@@ -207,13 +217,17 @@ def score_cli(
             raise CompassionError(Errors.E024, option="--checkpoint-every",
                                   rule="0 or more seconds", value=checkpoint_every)
         check_writable_folder(out)
+        if pdf:
+            from .reports import check_pdf
+
+            check_pdf()
         scorer = load(model, roles=_roles(role, roles_file), setting=_setting(setting),
                       threads=threads, precision=precision, max_mb=max_mb,
                       single_speaker=single_speaker)
         with _progress() as update:
             summary = score_to_folder(scorer, paths, out, format=format, ext=ext, force=force,
                                       batch_size=batch_size, reports=reports,
-                                      progress=update, checkpoint_every_s=checkpoint_every)
+                                      redact=redact, pdf=pdf, progress=update, checkpoint_every_s=checkpoint_every)
     except CompassionError as exc:
         raise _fail(exc) from None
     except RunInterrupted as exc:
@@ -230,6 +244,28 @@ def score_cli(
     _report_failures(summary.failures)
     if summary.failures:
         raise typer.Exit(1)
+
+
+@app.command("report")
+def report_cli(
+    results: Path = typer.Argument(..., help="The output folder of compassion-nlp score."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the HTML pages."),
+    redact: bool = RedactOpt,
+    pdf: bool = PdfOpt,
+) -> None:
+    """Feedback reports from scored tables: a page per encounter and per clinician or leader,
+    and a cohort summary (index.html) with its numbers as CSV."""
+    from .reports import write_reports
+    from .tables import check_writable_folder
+
+    try:
+        check_writable_folder(out)
+        summary = write_reports(results, out, redact=redact, pdf=pdf)
+    except CompassionError as exc:
+        raise _fail(exc) from None
+    err.print(f"Wrote {len(summary.encounters)} encounter page(s), {len(summary.people)} "
+              f"person page(s) and the cohort summary -> {summary.index}"
+              + (f"; {len(summary.pdf)} PDF(s)" if summary.pdf else ""))
 
 
 @app.command("export")

@@ -105,6 +105,15 @@ class Errors(str, Enum):
         "config.json, the weights and the tokenizer). Give the folder that train() wrote."
     )
     E035 = "[E035] {path}: {detail}."
+    E050 = (
+        "[E050] {path}: not the output of 'compassion-nlp score' ({detail}). Give the --out "
+        "folder of a finished scoring run."
+    )
+    E051 = (
+        "[E051] PDF output needs WeasyPrint and its system libraries ({detail}). Install them "
+        "with: pip install 'compassion-nlp[pdf]' (and Pango: apt-get install libpango-1.0-0 "
+        "libpangoft2-1.0-0), or print the HTML pages from a browser."
+    )
     E040 = "[E040] {path}: the file could not be read ({detail}). Check its permissions."
     E041 = (
         "[E041] {path}: internal error while reading this file ({detail}). This is a bug in "

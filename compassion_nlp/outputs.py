@@ -9,7 +9,7 @@ of utterances of a read-only run. Both are resumable or atomic, and list every f
 - ``speakers.<ext>``: one row per speaker of each encounter;
 - ``cues.<ext>``: one row per CUE of an expressing speaker, with its response;
 - ``highlights.<ext>``: exemplary moments and missed opportunities with suggestions;
-- ``reports/<encounter>.md`` (with ``reports=True``): a feedback report per encounter;
+- ``reports/`` (with ``reports=True``): the HTML feedback reports (:mod:`.reports`);
 - ``failures.csv``: every source that could not be read, with the coded message;
 - ``run.json``: the model, its thresholds and versions, and the counts of the run.
 
@@ -129,6 +129,8 @@ def score_to_folder(
     force: bool = False,
     batch_size: int = 64,
     reports: bool = False,
+    redact: bool = False,
+    pdf: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
     checkpoint_every_s: float = 10.0,
 ) -> RunSummary:
@@ -146,7 +148,10 @@ def score_to_folder(
         ext: ``.parquet`` (default), ``.csv`` or ``.jsonl``.
         force: score again encounters that are already in the output (and drop a checkpoint
             left by an interrupted run).
-        reports: also write a Markdown feedback report per encounter into ``out/reports/``.
+        reports: also write the HTML feedback reports into ``out/reports/``
+            (:func:`compassion_nlp.reports.write_reports`, from the tables just written).
+        redact: with ``reports``, hide identifiers in quoted text.
+        pdf: with ``reports``, also write PDFs of the encounter and person pages.
         progress: called as ``progress(done, total, source_id)`` after each source.
     """
     out = Path(out)
@@ -155,12 +160,13 @@ def score_to_folder(
     check_writable_folder(out)
     with lock_folder(out):
         return _score_locked(scorer, paths, out, format=format, ext=ext, force=force,
-                             batch_size=batch_size, reports=reports, progress=progress,
-                             checkpoint_every_s=checkpoint_every_s)
+                             batch_size=batch_size, reports=reports, redact=redact, pdf=pdf,
+                             progress=progress, checkpoint_every_s=checkpoint_every_s)
 
 
 def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
                   format: str | None, ext: str, force: bool, batch_size: int, reports: bool,
+                  redact: bool, pdf: bool,
                   progress: Callable[[int, int, str], None] | None,
                   checkpoint_every_s: float) -> RunSummary:
     checkpoint = Checkpoint(out, TABLES, every_s=checkpoint_every_s)
@@ -198,10 +204,6 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
                 new[name].append(frame)
             encounter_rows.append(scored.encounter_row())
             rows["encounters"] = pd.DataFrame(encounter_rows[-1:])
-            if reports:
-                from .feedback import write_report
-
-                write_report(scored, out / "reports")
             summary.encounters += 1
             summary.unscorable += scored.compassion.unscorable is not None
             summary.utterances += len(scored.encounter.view.utterances)
@@ -235,6 +237,10 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
     checkpoint.clear()
     _write_failures(out, summary.failures)
     _write_run(out, scorer, summary)
+    if reports:
+        from .reports import write_reports
+
+        write_reports(out, out / "reports", redact=redact, pdf=pdf)
     return summary
 
 

@@ -296,7 +296,7 @@ class Scorer:
         c = self.classifier.config
         return {"labels": c.labels, "thresholds": c.thresholds, "framing": c.framing,
                 "precision": self.classifier.precision, "versions": c.versions,
-                "base_model": c.base_model}
+                "base_model": c.base_model, "card": c.card}
 
 
 def load(

@@ -151,6 +151,7 @@ def encounter_row(
     row: dict[str, object] = {
         "encounter_id": encounter.id,
         "setting": encounter.setting,
+        "date": str(encounter.metadata.get("date") or ""),
         "turns": len(encounter.turns),
         "utterances": len(utterances),
         "duration_seconds": _duration(encounter),

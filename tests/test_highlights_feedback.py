@@ -1,19 +1,15 @@
-"""Highlights (exemplary moments, missed opportunities) and feedback reports on hand-made label
-matrices: every branch runs whatever a model would predict."""
+"""Highlights (exemplary moments, missed opportunities) on hand-made label matrices: every
+branch runs whatever a model would predict (the reports built on them: tests/test_reports.py)."""
 
 from __future__ import annotations
-
-import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from compassion_nlp.config import ScoringConfig
-from compassion_nlp.feedback import render, report_filename, write_report
 from compassion_nlp.highlights import cue_kind, highlights, phrase_bank, suggestion_for
 from compassion_nlp.linking import link_cues
-from compassion_nlp.measures import compassion_score, component_words
+from compassion_nlp.measures import compassion_score
 from compassion_nlp.model import LABELS
 from compassion_nlp.pipeline import read_string
 from compassion_nlp.scoring import ScoredEncounter
@@ -127,68 +123,6 @@ def test_suggestions_are_stable_and_meetings_get_team_suggestions() -> None:
     assert suggestion_for("loss", "x", "meeting") in loss
     general = next(k["suggestions"] for k in phrase_bank()["kinds"] if k["kind"] == "general")
     assert suggestion_for("no such kind", "x", "clinical") in general
-
-
-# ---------------------------------------------------------------- feedback reports
-
-
-def test_report_quotes_moments_with_ids_times_and_lines() -> None:
-    enc = _encounter()
-    probs, decided = _matrices(enc, MARKS)
-    scored = _scored(enc, probs, decided)
-    page = render(scored)
-    assert page.startswith("# Feedback: text\n")
-    assert f"**{scored.compassion.value:.0f} / 100**" in page
-    for name in scored.compassion.components:
-        assert component_words()[name] in page
-    assert "3 emotional moment(s) raised, 1 answered, 2 missed." in page
-    assert "**Empathic** (`t3.u1`, at 0:09, line 3)" in page
-    assert "> **Doctor** (clinician): That sounds really frightening." in page
-    assert "answering (`t2.u1`, at 0:05, line 2):" in page
-    assert "**1. loss** (`t4.u1`, at 0:15, line 4)" in page
-    assert "What followed (`t5.u1`, at 0:20, line 5):" in page
-    assert page.count("Could have said:") == 2
-    assert "not a clinical judgement" in page
-
-
-def test_report_without_moments_or_score() -> None:
-    enc = _encounter("Doctor: Okay.\nPatient: Fine.\n")
-    scored = _scored(enc, *_matrices(enc, {}))
-    assert math.isnan(scored.compassion.value)
-    page = render(scored)
-    assert "Compassion score: not applicable" in page
-    assert "No empathic, confirming, pursuing or inclusive statement was found." in page
-    assert "None: every emotional moment found got a response." in page
-    assert "| not applicable |" in page
-
-
-def test_report_of_a_missed_cue_with_nothing_after_it() -> None:
-    enc = _encounter("Doctor: Hello.\nPatient: I'm so worried about my son.\n")
-    probs, decided = _matrices(enc, {"I'm so worried": {"CUE": 0.9}})
-    page = render(_scored(enc, probs, decided))
-    assert "**1. worry** (`t2.u1`, line 2)" in page and "What followed" not in page
-
-
-def test_meeting_report_explains_inclusiveness_with_the_configured_rate() -> None:
-    enc = _encounter("Chair: Thanks all. What do you think, Sam?\nSam: We're exhausted.\n",
-                     setting="meeting")
-    probs, decided = _matrices(enc, {"What do you think": {"INCLUSIVE": 0.9},
-                                     "We're exhausted": {"CUE": 0.8}})
-    config = ScoringConfig(inclusive_full_marks=0.5, talk_full_marks=2.0)
-    scored = _scored(enc, probs, decided, config)
-    page = render(scored)
-    assert "full marks at 1 per 2 leader turns" in page and "full marks at 2.0 per 10" in page
-    assert "inclusiveness" in scored.compassion.components
-    assert scored.compassion.explain().splitlines()[0].startswith("Compassion score:")
-
-
-def test_reports_are_written_under_safe_names(tmp_path: Path) -> None:
-    enc = _encounter()
-    scored = _scored(enc, *_matrices(enc, MARKS))
-    path = write_report(scored, tmp_path / "reports")
-    assert path.name == "text.md" and path.read_text(encoding="utf-8") == render(scored)
-    assert report_filename("calls/a b.vtt#3") == "calls__a_b.vtt_3.md"
-    assert not list((tmp_path / "reports").glob(".*.tmp"))  # written atomically
 
 
 class _CountingTurns(tuple):  # type: ignore[type-arg]

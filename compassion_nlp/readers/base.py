@@ -8,6 +8,8 @@ typo merging, and merging consecutive fragments of one speaker into turns.
 
 from __future__ import annotations
 
+import datetime
+
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -315,6 +317,7 @@ def build(raw: RawTranscript, *, path: str | Path, encounter_id: str) -> Encount
             role_confidence=confidence,
         )
     metadata: dict[str, object] = {"source": str(path), **raw.metadata, "warnings": warnings}
+    metadata["date"] = str(raw.metadata.get("date") or "") or date_in_name(path)
     metadata.pop("speakerless_ok", None)
     return Encounter(
         id=encounter_id + raw.suffix,
@@ -323,3 +326,19 @@ def build(raw: RawTranscript, *, path: str | Path, encounter_id: str) -> Encount
         turns=tuple(turns),
         metadata=metadata,
     )
+
+
+_DATE_IN_NAME = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])"
+                           r"(?!\d)")
+
+
+def date_in_name(path: str | Path) -> str:
+    """The last ``YYYY-MM-DD`` (or ``YYYYMMDD``, ``YYYY_MM_DD``) date in a path, ISO, else ``""``."""
+    found = _DATE_IN_NAME.findall(Path(path).as_posix())
+    if not found:
+        return ""
+    year, month, day = found[-1]
+    try:
+        return datetime.date(int(year), int(month), int(day)).isoformat()
+    except ValueError:  # 2023-02-30
+        return ""

@@ -14,6 +14,8 @@ form markers and the ``<…>`` scope brackets are removed.
 
 from __future__ import annotations
 
+import datetime
+
 import re
 from collections import Counter
 from pathlib import Path
@@ -93,6 +95,7 @@ def _participants(value: str, path: Path) -> dict[str, tuple[str, str]]:
 def parse_chat(text: str, path: Path) -> RawTranscript:
     """One CHAT transcript: fragments per main tier, with times, lines and speakers' roles."""
     participants: dict[str, tuple[str, str]] = {}
+    date = ""
     tiers: list[tuple[str, list[str], int]] = []  # code, text lines, line number
     in_main = False
     for n, line in enumerate(text.splitlines(), 1):
@@ -103,6 +106,8 @@ def parse_chat(text: str, path: Path) -> RawTranscript:
         in_main = False
         if line.startswith("@Participants:"):
             participants = _participants(line.split(":", 1)[1], path)
+        elif line.startswith("@Date:"):
+            date = _chat_date(line.split(":", 1)[1])
         elif (m := _TIER.match(line)) is not None:
             tiers.append((m.group(1), [m.group(2)], n))
             in_main = True
@@ -122,7 +127,16 @@ def parse_chat(text: str, path: Path) -> RawTranscript:
             hints[label] = found
         fragments.append(Fragment(label, _BULLET.sub(" ", joined), n, start, end))
     return RawTranscript(fragments, role_hints=hints, markup=clean_chat,
-                         metadata={"speaker_codes": {c: p[0] for c, p in participants.items()}})
+                         metadata={"speaker_codes": {c: p[0] for c, p in participants.items()},
+                                   "date": date})
+
+
+def _chat_date(value: str) -> str:
+    """``@Date: 01-JAN-2020`` → ``2020-01-01`` (``""`` when it is not a date)."""
+    try:
+        return datetime.datetime.strptime(value.strip(), "%d-%b-%Y").date().isoformat()
+    except ValueError:
+        return ""
 
 
 def _parse(paths: tuple[Path, ...], texts: list[str]) -> list[RawTranscript]:
