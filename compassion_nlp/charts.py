@@ -64,6 +64,7 @@ class BarRow:
     band: tuple[float, float] = (0.0, 0.0)
     whisker: tuple[float, float] = (0.0, 0.0)
     median: float = 0.0
+    text: str = ""
 
 
 @dataclass
@@ -80,21 +81,31 @@ class BarChart:
 
 
 def bar_chart(rows: Sequence[tuple[str, float, Spread]], *, width: float = 900,
-              left: float = 300) -> BarChart:
-    """Bars of values in [0, 1] (NaN: no bar) with each value's cohort spread behind it."""
+              left: float = 300, top: float = 1.0, percent: bool = True) -> BarChart:
+    """Bars of values in [0, ``top``] (NaN: no bar; longer ones stop at the edge) with each
+    value's cohort spread behind it; values and ticks shown as percentages of 1 when
+    ``percent``, else as numbers."""
     plot = width - left - 56
     chart = BarChart([], left=left, plot=plot, height=0, width=width)
+
+    def x(v: float) -> float:
+        return round(min(max(v, 0.0), top) / top * plot, 1)
+
+    def shown(v: float) -> str:
+        return f"{v * 100:.0f} %" if percent else f"{v:.2f}"
+
     for i, (label, value, spread) in enumerate(rows):
         row = BarRow(label, value, spread, y=10 + i * chart.row_height)
         if not math.isnan(value):
-            row.width = round(max(value, 0.0) * plot, 1)
+            row.width, row.text = x(value), shown(value)
         if spread.n:
-            row.band = (round(spread.q1 * plot, 1), round((spread.q3 - spread.q1) * plot, 1))
-            row.whisker = (round(spread.low * plot, 1), round(spread.high * plot, 1))
-            row.median = round(spread.median * plot, 1)
+            row.band = (x(spread.q1), round(x(spread.q3) - x(spread.q1), 1))
+            row.whisker = (x(spread.low), x(spread.high))
+            row.median = x(spread.median)
         chart.rows.append(row)
     chart.height = 10 + len(rows) * chart.row_height + 22
-    chart.ticks = [(round(t * plot, 1), f"{t * 100:.0f} %") for t in (0, 0.25, 0.5, 0.75, 1)]
+    chart.ticks = [(x(t * top), shown(t * top) if percent else f"{t * top:g}")
+                   for t in (0, 0.25, 0.5, 0.75, 1)]
     return chart
 
 

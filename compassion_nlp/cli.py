@@ -227,7 +227,8 @@ def score_cli(
         with _progress() as update:
             summary = score_to_folder(scorer, paths, out, format=format, ext=ext, force=force,
                                       batch_size=batch_size, reports=reports,
-                                      redact=redact, pdf=pdf, progress=update, checkpoint_every_s=checkpoint_every)
+                                      redact=redact, pdf=pdf, progress=update,
+                                      checkpoint_every_s=checkpoint_every)
     except CompassionError as exc:
         raise _fail(exc) from None
     except RunInterrupted as exc:

@@ -48,12 +48,14 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Nurse|Sister|Prof|Professor|Sir|Dame|Lady|Lord)\.?"
 INTRODUCTIONS = r"(?:my name is|name's|I'm|I am|call me|this is|it's|speaking to|with)"
 #: capitalised words kept inside a sentence (others are taken for names)
-KEEP = frozenset("""
-i i'm i've i'll i'd ok okay oh um uh mm hmm yeah yes no god christmas easter english
-monday tuesday wednesday thursday friday saturday sunday today tomorrow
-january february march april may june july august september october november december
-doctor dr nurse mr mrs ms miss sir madam gp nhs a&e er icu covid tv mri ct ecg uk us
-""".split())
+KEEP = frozenset([
+    "i", "i'm", "i've", "i'll", "i'd", "ok", "okay", "oh", "um", "uh", "mm", "hmm", "yeah",
+    "yes", "no", "god", "christmas", "easter", "english", "monday", "tuesday", "wednesday",
+    "thursday", "friday", "saturday", "sunday", "today", "tomorrow", "january", "february",
+    "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "doctor", "dr", "nurse", "mr", "mrs", "ms", "miss", "sir", "madam", "gp",
+    "nhs", "a&e", "er", "icu", "covid", "tv", "mri", "ct", "ecg", "uk", "us",
+])
 #: speaker labels that are not names (``Patient``, ``Speaker 2``, ``2``)
 GENERIC = re.compile(r"(?:(?:the\s+)?(?:patient|client|doctor|clinician|nurse|counsellor|"
                      r"counselor|therapist|interviewer|participant|speaker|staff|leader|chair|"

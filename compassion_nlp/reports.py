@@ -491,10 +491,9 @@ class _Pages:
             "person": person, "dated": dated, "encounters": encounter_rows,
             "series": series(points, self.spread("compassion_score")),
             "rates": rates, "rate_chart": bar_chart(
-                [(r["words"], min(r["per_10"] / 10, 1.0), Spread(
-                    r["cohort"].n, *(min(x / 10, 1.0) for x in (
-                        r["cohort"].low, r["cohort"].q1, r["cohort"].median, r["cohort"].q3,
-                        r["cohort"].high)))) for r in rates]),
+                [(r["words"], r["per_10"], r["cohort"]) for r in rates], top=max(
+                    2.0, *(r["per_10"] for r in rates), *(r["cohort"].high for r in rates
+                                                           if r["cohort"].n)), percent=False),
             "best": [{"encounter": h.encounter_id,
                       "link": "../encounters/" + page_name(h.encounter_id) + f"#best-{h.rank}",
                       "labels": [LABEL_WORDS.get(x, x) for x in str(h.labels).split("|") if x],

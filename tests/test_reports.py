@@ -17,6 +17,7 @@ import pytest
 
 from compassion_nlp.config import ScoringConfig
 from compassion_nlp.errors import CompassionError
+from compassion_nlp.highlights import highlights
 from compassion_nlp.linking import link_cues
 from compassion_nlp.measures import compassion_score
 from compassion_nlp.model import LABELS
@@ -30,7 +31,6 @@ from compassion_nlp.reports import (
     page_name,
     write_reports,
 )
-from compassion_nlp.highlights import highlights
 from compassion_nlp.scoring import ScoredEncounter
 from compassion_nlp.tables import TABLES, read_table, write_table
 
@@ -281,7 +281,7 @@ Jane Doe [00:00:12]: I'm scared, call me on 07700 900123, NHS number 943 476 591
 Dr Amir Khan [00:00:16]: Any fever?
 Jane Doe [00:00:20]: I'm frightened, write to jane.doe@example.com or 14 Oak Tree Road, SW1A 1AA.
 Dr Amir Khan [00:00:24]: Right.
-Jane Doe [00:00:28]: I was born 12/03/1961 and since 3rd March 2024 I'm so low, I moved from Kettering.
+Jane Doe [00:00:28]: I was born 12/03/1961, since 3rd March 2024 I'm low, I left Kettering.
 Dr Amir Khan [00:00:33]: Okay, Jane. Let's do bloods.
 """
 
@@ -335,3 +335,38 @@ def test_pdf_copies(cohort: Path, tmp_path: Path) -> None:
     summary = write_reports(cohort, tmp_path / "pages", pdf=True)
     assert len(summary.pdf) == len(summary.encounters) + len(summary.people)
     assert all(p.read_bytes().startswith(b"%PDF") for p in summary.pdf)
+
+
+def test_the_report_command(cohort: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from compassion_nlp.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["report", str(cohort), "--out", str(tmp_path / "pages"),
+                                 "--redact"])
+    assert result.exit_code == 0, result.output
+    assert "Wrote 3 encounter page(s), 2 person page(s)" in result.output
+    assert (tmp_path / "pages" / "index.html").is_file()
+    bad = runner.invoke(app, ["report", str(tmp_path / "pages"), "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "[E050]" in bad.output
+
+
+@pytest.mark.parametrize(("path", "date"), [
+    ("clinic/2024-03-01 consult.txt", "2024-03-01"), ("visit_20230115.vtt", "2023-01-15"),
+    ("2022/2023_02_30.txt", ""), ("notes 12345678.txt", ""), ("a.txt", ""),
+])
+def test_dates_come_from_the_file_name(path: str, date: str) -> None:
+    from compassion_nlp.readers.base import date_in_name
+
+    assert date_in_name(path) == date
+
+
+def test_a_chat_date_header_dates_the_encounter(tmp_path: Path) -> None:
+    from compassion_nlp.pipeline import read
+
+    chat = ("@UTF8\n@Begin\n@Languages:\teng\n@Participants:\tINV Investigator, PAR Participant\n"
+            "@Date:\t05-MAR-2019\n*INV:\tHow are you feeling?\n*PAR:\tI am scared.\n@End\n")
+    (tmp_path / "visit.cha").write_text(chat)
+    [enc] = read(tmp_path / "visit.cha")
+    assert enc.metadata["date"] == "2019-03-05"

@@ -83,8 +83,9 @@ def test_batch_run_writes_tables_skips_done_and_reports_failures(
     out = tmp_path / "out"
     summary = score_to_folder(scorer, [folder], out, ext=".csv", reports=True)
     assert summary.encounters == 2
-    report = (out / "reports" / "a.txt.md").read_text()
-    assert report.startswith("# Feedback: a.txt") and "Compassion score" in report
+    report = (out / "reports" / "encounters" / "a.txt.html").read_text()
+    assert "<h1>a.txt</h1>" in report and "compassion score" in report
+    assert (out / "reports" / "index.html").is_file()
     assert {f for f, _ in summary.failures} == {"empty.txt", "notes.txt"}
     for name in TABLES:
         assert (out / f"{name}.csv").is_file()

@@ -9,7 +9,6 @@ typo merging, and merging consecutive fragments of one speaker into turns.
 from __future__ import annotations
 
 import datetime
-
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -328,12 +327,12 @@ def build(raw: RawTranscript, *, path: str | Path, encounter_id: str) -> Encount
     )
 
 
-_DATE_IN_NAME = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])"
-                           r"(?!\d)")
+_DATE_IN_NAME = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])(?!\d)")
 
 
 def date_in_name(path: str | Path) -> str:
-    """The last ``YYYY-MM-DD`` (or ``YYYYMMDD``, ``YYYY_MM_DD``) date in a path, ISO, else ``""``."""
+    """The last ``YYYY-MM-DD`` (``YYYYMMDD``, ``YYYY_MM_DD``) date in a path, ISO; else ``""``."""
     found = _DATE_IN_NAME.findall(Path(path).as_posix())
     if not found:
         return ""

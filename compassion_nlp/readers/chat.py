@@ -15,7 +15,6 @@ form markers and the ``<…>`` scope brackets are removed.
 from __future__ import annotations
 
 import datetime
-
 import re
 from collections import Counter
 from pathlib import Path
