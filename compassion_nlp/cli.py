@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from .decoding import DEFAULT_MAX_MB
-from .errors import CompassionError, Errors, RunInterrupted
+from .errors import CompassionError, Errors, RunInterrupted, Warnings, check_option
 from .model import Role, Setting
 
 app = typer.Typer(
@@ -203,7 +203,7 @@ def score_cli(
     _setup_logging(verbose)
     ext = "." + table_format.lower().lstrip(".")
     try:
-        from .errors import check_option
+
         from .readers import check_single_speaker
         from .tables import check_table_path, check_writable_folder
 
@@ -385,6 +385,55 @@ def train_cli(
         f"Best epoch {result.best_epoch}; dev macro-F1 {result.dev_metrics['macro_f1']:.3f}; "
         f"{result.seconds / 60:.1f} min -> {result.output_dir}"
     )
+
+
+@app.command("finetune")
+def finetune_cli(
+    coded: Path = typer.Argument(..., help="Coded corpus (JSONL), e.g. from 'import'."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the fine-tuned model."),
+    base: Path | None = typer.Option(
+        None, "--from", help="The model to start from (default: the shipped model)."
+    ),
+    check_corpus: Path | None = typer.Option(
+        None, "--check-corpus",
+        help="The project's corpus whose test split is checked (default: data/corpus.jsonl).",
+    ),
+    epochs: int = typer.Option(3, "--epochs"),
+    learning_rate: float = typer.Option(1e-5, "--learning-rate"),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    seed: int = typer.Option(13, "--seed"),
+    threads: int | None = typer.Option(None, "--threads"),
+    max_drop: float = typer.Option(
+        0.02, "--max-drop", help="Project test macro-F1 drop that counts as worse (exit 1)."
+    ),
+    verbose: bool = typer.Option(True, "--verbose/--quiet", help="Log each epoch."),
+) -> None:
+    """Fine-tune the shipped model on your own coded utterances, and check it before and after
+    on the project's test split and on your own test split (exit 1 when the project split got
+    worse by more than --max-drop; the model is written either way)."""
+    from .finetune import fine_tune
+
+    _setup_logging(verbose)
+    try:
+        for option, value in (("--epochs", epochs), ("--batch-size", batch_size),
+                              ("--threads", threads)):
+            check_option(option, value, integer=True)
+        check_option("--learning-rate", learning_rate)
+        report = fine_tune(coded, out, base=base, check_corpus=check_corpus, epochs=epochs,
+                           learning_rate=learning_rate, batch_size=batch_size, seed=seed,
+                           threads=threads, max_drop=max_drop)
+    except CompassionError as exc:
+        raise _fail(exc) from None
+    typer.echo(report.table())
+    if report.kept_base_thresholds:
+        typer.echo(f"Kept the base model's thresholds for {', '.join(report.kept_base_thresholds)}"
+                   " (too few positives in your dev split to choose new ones).")
+    change = report.project_change
+    if report.worse:
+        err.print(Warnings.W008.format(path=report.output_dir, change=change,
+                                       max_drop=max_drop), style="yellow")
+        raise typer.Exit(1)
+    err.print(f"Project test macro-F1 {change:+.3f}: not worse. Model -> {report.output_dir}")
 
 
 def _setting(value: str | None) -> Setting | None:

@@ -438,36 +438,11 @@ def card_facts(results: dict) -> dict:
     """The model card's numbers and known weaknesses per label, as data: kept in
     ``compassion.json`` (``card``) so that every scoring run's ``run.json`` carries them and
     the feedback reports can show them."""
-    tr = results["transformer"]
-    labels = {}
-    for label in LABELS:
-        m = tr["labels"][label]
-        notes = []
-        what = "cues" if label == "CUE" else f"{label.lower()} statements"
-        if m["recall"] < 0.75:
-            notes.append(f"misses about {round((1 - m['recall']) * 10)} in 10 {what}")
-        if m["precision"] < 0.75:
-            notes.append(f"about {round((1 - m['precision']) * 10)} in 10 of the utterances "
-                         f"it marks are not {what}")
-        if label == "CUE":
-            notes.append("staff cues in meetings are rare in its training data, so meeting "
-                         "cue counts rest on few cues")
-        labels[label] = {"precision": round(m["precision"], 3), "recall": round(m["recall"], 3),
-                         "f1": round(m["f1"], 3), "kappa": round(m["kappa"], 3),
-                         "support": m["support"], "note": "; ".join(notes).capitalize() + "."}
-    corpus = results["corpus"]
-    return {
-        "test": f"{corpus['test']['rows']:,} real utterances from "
-                f"{corpus['test']['encounters']} encounters",
-        "labels": labels,
-        "limits": [
-            "Trained on mock, role-played and written consultations and counselling, and on "
-            "research and design meetings, in English: real clinics and real healthcare team "
-            "meetings may differ.",
-            "Labels come from AI annotators following the codebook, checked by a second "
-            "independent annotation; they are not expert human codes.",
-        ],
-    }
+    from compassion_nlp.finetune import card_from_metrics
+
+    corpus = results["corpus"]["test"]
+    return card_from_metrics(results["transformer"], f"{corpus['rows']:,} real utterances "
+                             f"from {corpus['encounters']} encounters")
 
 
 def main() -> None:
