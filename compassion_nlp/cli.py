@@ -430,7 +430,7 @@ def finetune_cli(
                    " (too few positives in your dev split to choose new ones).")
     change = report.project_change
     if report.worse:
-        err.print(Warnings.W008.format(path=report.output_dir, change=change,
+        err.print(Warnings.W009.format(path=report.output_dir, change=change,
                                        max_drop=max_drop), style="yellow")
         raise typer.Exit(1)
     err.print(f"Project test macro-F1 {change:+.3f}: not worse. Model -> {report.output_dir}")

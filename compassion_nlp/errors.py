@@ -137,8 +137,8 @@ class Warnings(str, Enum):
         "[W007] {path}: interrupted; {n} finished encounter(s) are saved. Run the same command "
         "again to resume from them."
     )
-    W008 = (
-        "[W008] {path}: the fine-tuned model is worse on the project's test split (macro-F1 "
+    W009 = (
+        "[W009] {path}: the fine-tuned model is worse on the project's test split (macro-F1 "
         "{change:+.3f}, more than the {max_drop} allowed): it has forgotten some of what the "
         "base model knew. Try fewer epochs or a lower learning rate, or code more examples."
     )

@@ -75,7 +75,7 @@ def test_the_finetune_command_reports_and_exits_1_when_the_project_split_got_wor
     assert "project test" in ok.output and "not worse" in ok.output
     # a drop of any size counts as worse with --max-drop -1: the exit status says so
     worse = runner.invoke(app, [*args[:3], str(tmp_path / "b"), *args[4:], "--max-drop", "-1"])
-    assert worse.exit_code == 1 and "[W008]" in worse.output
+    assert worse.exit_code == 1 and "[W009]" in worse.output
     assert (tmp_path / "b" / "compassion.json").is_file()  # written either way
     bad = runner.invoke(app, [*args, "--epochs", "0"])
     assert bad.exit_code == 2 and "[E024]" in bad.output
