@@ -110,6 +110,18 @@ class Errors(str, Enum):
         "[E041] {path}: internal error while reading this file ({detail}). This is a bug in "
         "compassion-nlp: please report it with the file's format (not its content)."
     )
+    E042 = (
+        "[E042] Bad shard options: {detail}. Give --num-shards N with --shard-index i, "
+        "0 <= i < N (in a SLURM array: --shard-index $SLURM_ARRAY_TASK_ID)."
+    )
+    E043 = (
+        "[E043] {path}: cannot merge the shards ({detail}). Run each missing or unfinished "
+        "shard again with the same command and its --shard-index, then merge."
+    )
+    E044 = (
+        "[E044] {path}: the shards do not belong to one run ({detail}). Merge only the shards "
+        "of one command, run on the same inputs with the same model and settings."
+    )
 
 
 class Warnings(str, Enum):

@@ -23,6 +23,7 @@ where it stopped (see :mod:`compassion_nlp.runfolder`).
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +35,17 @@ from .decoding import DEFAULT_MAX_MB
 from .errors import CompassionError, RunInterrupted, Warnings, check_option
 from .model import Encounter, Role, Setting, utterances_dataframe
 from .pipeline import read_sources
-from .readers import check_format, discover
+from .readers import Source, check_format, discover
 from .roles import check_mapping_used, speaker_keys
 from .runfolder import Checkpoint, lock_folder
+from .shards import (
+    check_shards,
+    inputs_fingerprint,
+    remove_shard_info,
+    shard_folder,
+    shard_of,
+    write_shard_info,
+)
 from .tables import (
     TABLES,
     atomic_write,
@@ -129,8 +138,10 @@ def score_to_folder(
     force: bool = False,
     batch_size: int = 64,
     reports: bool = False,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Callable[[int, int, RunSummary], None] | None = None,
     checkpoint_every_s: float = 10.0,
+    num_shards: int | None = None,
+    shard_index: int | None = None,
 ) -> RunSummary:
     """Score transcripts and write the tables into ``out`` (see the module docstring).
 
@@ -147,47 +158,85 @@ def score_to_folder(
         force: score again encounters that are already in the output (and drop a checkpoint
             left by an interrupted run).
         reports: also write a Markdown feedback report per encounter into ``out/reports/``.
-        progress: called as ``progress(done, total, source_id)`` after each source.
+        progress: called as ``progress(done, total, summary)`` each time a source is finished
+            (all its encounters scored, skipped as already done, or the source failed), with
+            the run's counts so far in ``summary``.
+        num_shards, shard_index: score only the sources of shard ``shard_index`` (0-based) of
+            ``num_shards``, into ``out/shards/<i>-of-<N>/`` (see :mod:`compassion_nlp.shards`;
+            :func:`~compassion_nlp.shards.merge_shards` merges them).
     """
     out = Path(out)
     check_table_path(out / f"encounters{ext}")
     check_option("batch_size", batch_size, integer=True)
+    shards = check_shards(num_shards, shard_index)
+    if shards[0] > 1:
+        out = shard_folder(out, *shards)
     check_writable_folder(out)
     with lock_folder(out):
         return _score_locked(scorer, paths, out, format=format, ext=ext, force=force,
                              batch_size=batch_size, reports=reports, progress=progress,
-                             checkpoint_every_s=checkpoint_every_s)
+                             checkpoint_every_s=checkpoint_every_s, shards=shards)
 
 
 def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
                   format: str | None, ext: str, force: bool, batch_size: int, reports: bool,
-                  progress: Callable[[int, int, str], None] | None,
-                  checkpoint_every_s: float) -> RunSummary:
+                  progress: Callable[[int, int, RunSummary], None] | None,
+                  checkpoint_every_s: float, shards: tuple[int, int]) -> RunSummary:
     checkpoint = Checkpoint(out, TABLES, every_s=checkpoint_every_s)
     if force:
         checkpoint.clear()
+    sharded = shards[0] > 1
+    if sharded:
+        remove_shard_info(out)
     previous = {} if force else _existing(out, ext)
     # this run's rows: first those a stopped run saved, then those scored now
     new = checkpoint.load()
     done_ids = {str(i) for f in new["encounters"] for i in f["encounter_id"]}
     if "encounters" in previous:
         done_ids |= set(previous["encounters"]["encounter_id"].astype(str))
-    sources, ignored = discover(paths)
+    every_source, ignored = discover(paths)
+    position = {source: n for n, source in enumerate(every_source)}
+    sources = [s for s in every_source
+               if not sharded or shard_of(s.encounter_id, shards[0]) == shards[1]]
     summary = RunSummary(sources=len(sources), ignored=ignored, out=out)
     seen: set[str] = set()
+    kept = 0
+    # sources read whose encounters are not all scored yet, in order: [source id, to score]
+    unfinished: deque[list[Any]] = deque()
+    done_sources = 0
+    source_of: dict[str, int] = {}  # encounter id -> position of its source in the whole run
+    errors: list[tuple[str, CompassionError]] = []
 
     def keep(encounter: Encounter) -> bool:
+        nonlocal kept
         seen.update(speaker_keys(encounter))
         if encounter.id in done_ids:
             summary.skipped += 1
             return False
+        kept += 1
         return True
 
+    def finish_sources() -> None:
+        nonlocal done_sources
+        while unfinished and unfinished[0][1] == 0:
+            unfinished.popleft()
+            done_sources += 1
+            if progress is not None:
+                progress(done_sources, len(sources), summary)
+
+    def on_read(source: Source, encounters: list[Encounter]) -> None:
+        nonlocal kept
+        for encounter in encounters:
+            source_of.setdefault(encounter.id, position[source])
+        summary.add_failures(errors[len(summary.failures):])
+        unfinished.append([source.encounter_id, kept])
+        kept = 0
+        finish_sources()
+
     encounter_rows: list[dict[str, Any]] = []
-    errors: list[tuple[str, CompassionError]] = []
     try:
         for scored in scorer.pipe(sources, format=format, batch_size=batch_size, errors=errors,
-                                  keep=keep, progress=progress):
+                                  keep=keep, on_read=on_read):
             rows = {
                 "utterances": scored.utterances_df(),
                 "speakers": scored.speakers_df(),
@@ -206,6 +255,8 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
             summary.unscorable += scored.compassion.unscorable is not None
             summary.utterances += len(scored.encounter.view.utterances)
             checkpoint.add(rows)
+            unfinished[0][1] -= 1  # encounters come out in the order their sources were read
+            finish_sources()
     except KeyboardInterrupt:
         checkpoint.save()
         raise RunInterrupted(
@@ -214,8 +265,9 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
     except BaseException:
         checkpoint.save()
         raise
-    summary.add_failures(errors)
-    _check_roles_used(scorer.roles, (), summary, seen)
+    summary.add_failures(errors[len(summary.failures):])
+    if not sharded:  # a shard sees only some speakers: the merge checks the mapping
+        _check_roles_used(scorer.roles, (), summary, seen)
     if encounter_rows:
         new["encounters"].append(pd.DataFrame(encounter_rows))
     # the encounters table goes last: a run killed while writing leaves those encounters
@@ -232,10 +284,37 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
         else:
             table = empty_table(name)
         write_table(table, out / f"{name}{ext}")
+    encounters_table = table  # written last
     checkpoint.clear()
     _write_failures(out, summary.failures)
     _write_run(out, scorer, summary)
+    if sharded:
+        ids = encounters_table["encounter_id"].astype(str) if len(encounters_table) else []
+        _write_shard(out, scorer, summary, shards, ext, every_source,
+                     {i: source_of.get(i, len(every_source)) for i in ids}, seen)
     return summary
+
+
+def _write_shard(out: Path, scorer: Scorer, summary: RunSummary, shards: tuple[int, int],
+                 ext: str, every_source: list[Source], order: dict[str, int],
+                 seen: set[str]) -> None:
+    """``shard.json`` and the order of the shard's encounters in the whole run (merge)."""
+    n, index = shards
+    info = {
+        "num_shards": n,
+        "shard_index": index,
+        "sources_total": len(every_source),
+        "inputs": inputs_fingerprint([s.encounter_id for s in every_source]),
+        "ext": ext,
+        "model": json.loads(json.dumps(scorer.model_info, default=str)),
+        "config": scorer.config.to_dict(),
+        "roles": dict(scorer.roles),
+        "roles_seen": sorted(label for label in scorer.roles
+                             if label.strip().casefold() in seen),
+        "sources": [[p, s.encounter_id] for p, s in enumerate(every_source)
+                    if shard_of(s.encounter_id, n) == index],
+    }
+    write_shard_info(out, info, order)
 
 
 def _check_roles_used(roles: dict[str, Role] | None, encounters: Iterable[Encounter],

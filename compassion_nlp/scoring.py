@@ -239,6 +239,7 @@ class Scorer:
         errors: list[tuple[str, CompassionError]] | None = None,
         keep: Callable[[Encounter], bool] | None = None,
         progress: Callable[[int, int, str], None] | None = None,
+        on_read: Callable[[Source, list[Encounter]], None] | None = None,
     ) -> Iterator[ScoredEncounter]:
         """Score many transcripts (files, folders, sources, encounters), yielding as they are
         done; utterances are classified in batches across encounters.
@@ -251,6 +252,9 @@ class Scorer:
                 stream goes on; otherwise the first error is raised.
             keep: encounters for which it returns false are read but not scored.
             progress: called as ``progress(done, total, source_id)`` after each source read.
+            on_read: called as ``on_read(source, encounters)`` after each source is read and
+                ``keep`` has seen its encounters, before any of them is yielded (sources are
+                read, and their encounters yielded, in the order given).
         """
         paths: list[str | Path] = []
         found: list[Source] = []
@@ -282,6 +286,8 @@ class Scorer:
                     continue
                 pending.append(enc)
                 size += len(enc.view.utterances)
+            if on_read is not None:
+                on_read(result.source, result.encounters)
             if size >= batch_size * PENDING_BATCHES:
                 yield from self.score_encounters(pending, batch_size=batch_size)
                 pending, size = [], 0
