@@ -204,8 +204,12 @@ def score_cli(
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for the model."),
     precision: str = typer.Option(
         "auto", "--precision",
-        help="auto (bfloat16 where the CPU supports it), float32, bfloat16 or int8.",
+        help="auto (torch: bfloat16 where the CPU supports it, else float32; onnx: float32), "
+        "float32, bfloat16 (torch) or int8.",
     ),
+    backend: str = typer.Option(
+        "torch", "--backend", help="torch, or onnx (ONNX Runtime: pip install "
+        "'compassion-nlp[onnx]'; exported and cached on first use)."),
     max_mb: float = MaxMbOpt,
     checkpoint_every: float = typer.Option(
         10.0, "--checkpoint-every",
@@ -222,6 +226,7 @@ def score_cli(
     """Score transcripts: utterance labels, cues and responses, encounter scores, highlights."""
     import time
 
+    from .backends import check_backend
     from .outputs import score_to_folder
     from .scoring import load
     from .shards import check_shards
@@ -243,10 +248,11 @@ def score_cli(
             raise CompassionError(Errors.E024, option="--checkpoint-every",
                                   rule="0 or more seconds", value=checkpoint_every)
         check_shards(num_shards, shard_index)
+        check_backend(backend, precision)
         check_writable_folder(out)
         scorer = load(model, roles=_roles(role, roles_file), setting=_setting(setting),
                       threads=threads, precision=precision, max_mb=max_mb,
-                      single_speaker=single_speaker)
+                      single_speaker=single_speaker, backend=backend)
         start = time.perf_counter()
         with _progress("scoring") as update:
             summary = score_to_folder(scorer, paths, out, format=format, ext=ext, force=force,

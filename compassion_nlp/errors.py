@@ -122,6 +122,12 @@ class Errors(str, Enum):
         "[E044] {path}: the shards do not belong to one run ({detail}). Merge only the shards "
         "of one command, run on the same inputs with the same model and settings."
     )
+    E045 = "[E045] {detail}: choose one of {choices}."
+    E046 = (
+        "[E046] {path}: the ONNX export disagrees with the torch model (largest logit "
+        "difference {difference:.2g}, over the {tolerance:g} allowed); nothing was cached. "
+        "Use --backend torch, and report the model's architecture."
+    )
 
 
 class Warnings(str, Enum):
@@ -139,6 +145,10 @@ class Warnings(str, Enum):
     W007 = (
         "[W007] {path}: interrupted; {n} finished encounter(s) are saved. Run the same command "
         "again to resume from them."
+    )
+    W008 = (
+        "[W008] {path}: the ONNX cache cannot be written ({detail}); exporting into {folder} "
+        "for this run only. Set COMPASSION_NLP_CACHE to a folder you can write to."
     )
     W040 = (
         "[W040] {path}: {n} of {total} dialogue(s) could not be read and were skipped "

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .backends import check_backend, load_classifier
 from .classifier import ClassifierInput, UtteranceClassifier
 from .config import DEFAULT_CONFIG, ScoringConfig
 from .decoding import DEFAULT_MAX_MB
@@ -300,9 +301,13 @@ class Scorer:
     def model_info(self) -> dict[str, Any]:
         """The model's labels, thresholds and versions."""
         c = self.classifier.config
-        return {"labels": c.labels, "thresholds": c.thresholds, "framing": c.framing,
+        info = {"labels": c.labels, "thresholds": c.thresholds, "framing": c.framing,
                 "precision": self.classifier.precision, "versions": c.versions,
                 "base_model": c.base_model}
+        backend = getattr(self.classifier, "backend", "torch")
+        if backend != "torch":
+            info["backend"] = backend
+        return info
 
 
 def load(
@@ -315,11 +320,14 @@ def load(
     max_mb: float = DEFAULT_MAX_MB,
     config: ScoringConfig = DEFAULT_CONFIG,
     single_speaker: bool = False,
+    backend: str = "torch",
 ) -> Scorer:
     """Load a model folder (default: the shipped model) into a :class:`Scorer`, offline.
 
     ``precision`` is ``auto`` (bfloat16 on CPUs with native support, else float32),
     ``float32``, ``bfloat16`` or ``int8`` (see :meth:`UtteranceClassifier.from_pretrained`).
+    ``backend="onnx"`` runs the model on ONNX Runtime (``float32``, the default, or ``int8``;
+    see :mod:`compassion_nlp.backends`).
 
     Example:
         >>> scorer = load()
@@ -327,16 +335,16 @@ def load(
     """
     check_option("threads", threads, integer=True)
     check_option("max_mb", max_mb)
-    classifier = UtteranceClassifier.from_pretrained(
-        path or default_model_path(), precision=precision, threads=threads
-    )
+    check_backend(backend, precision)
+    classifier = load_classifier(path or default_model_path(), backend=backend,
+                                 precision=precision, threads=threads)
     return Scorer(classifier, roles=roles, setting=setting, max_mb=max_mb, config=config,
                   single_speaker=single_speaker)
 
 
 @lru_cache(maxsize=2)
-def _cached_classifier(path: str, precision: str) -> UtteranceClassifier:
-    return UtteranceClassifier.from_pretrained(path, precision=precision)
+def _cached_classifier(path: str, precision: str, backend: str = "torch") -> UtteranceClassifier:
+    return load_classifier(path, backend=backend, precision=precision)
 
 
 def score(
@@ -349,6 +357,7 @@ def score(
     precision: str = "auto",
     batch_size: int = 64,
     config: ScoringConfig = DEFAULT_CONFIG,
+    backend: str = "torch",
 ) -> list[ScoredEncounter]:
     """Score transcripts in one call: paths (folders read recursively) or encounters.
 
@@ -364,6 +373,7 @@ def score(
     if isinstance(sources, (str, Path, Encounter)):
         sources = [sources]
     path = str(Path(model or default_model_path()).resolve())
-    classifier = _cached_classifier(path, precision)
+    check_backend(backend, precision)
+    classifier = _cached_classifier(path, precision, backend)
     scorer = Scorer(classifier, roles=roles, setting=setting, config=config)
     return list(scorer.pipe(sources, format=format, batch_size=batch_size))
