@@ -37,7 +37,9 @@ from .model import Encounter, Role, Setting, utterances_dataframe
 from .pipeline import read_sources
 from .readers import Source, check_format, discover
 from .roles import check_mapping_used, speaker_keys
+from .rows import SourceRead, score_rows
 from .runfolder import Checkpoint, lock_folder
+from .scoring import ScorerSpec
 from .shards import (
     check_shards,
     inputs_fingerprint,
@@ -129,7 +131,7 @@ def _existing(out: Path, ext: str) -> dict[str, pd.DataFrame]:
 
 
 def score_to_folder(
-    scorer: Scorer,
+    scorer: Scorer | ScorerSpec,
     paths: Iterable[str | Path],
     out: str | Path,
     *,
@@ -152,7 +154,8 @@ def score_to_folder(
     ``KeyboardInterrupt`` whose text is W007) is raised.
 
     Args:
-        scorer: a :class:`compassion_nlp.scoring.Scorer`.
+        scorer: a :class:`compassion_nlp.scoring.Scorer`, or the
+            :class:`~compassion_nlp.scoring.ScorerSpec` to load one from.
         paths: files and folders (read recursively).
         ext: ``.parquet`` (default), ``.csv`` or ``.jsonl``.
         force: score again encounters that are already in the output (and drop a checkpoint
@@ -168,6 +171,8 @@ def score_to_folder(
     out = Path(out)
     check_table_path(out / f"encounters{ext}")
     check_option("batch_size", batch_size, integer=True)
+    if isinstance(scorer, ScorerSpec):
+        scorer = scorer.load()
     shards = check_shards(num_shards, shard_index)
     if shards[0] > 1:
         out = shard_folder(out, *shards)
@@ -200,21 +205,10 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
                if not sharded or shard_of(s.encounter_id, shards[0]) == shards[1]]
     summary = RunSummary(sources=len(sources), ignored=ignored, out=out)
     seen: set[str] = set()
-    kept = 0
     # sources read whose encounters are not all scored yet, in order: [source id, to score]
     unfinished: deque[list[Any]] = deque()
     done_sources = 0
     source_of: dict[str, int] = {}  # encounter id -> position of its source in the whole run
-    errors: list[tuple[str, CompassionError]] = []
-
-    def keep(encounter: Encounter) -> bool:
-        nonlocal kept
-        seen.update(speaker_keys(encounter))
-        if encounter.id in done_ids:
-            summary.skipped += 1
-            return False
-        kept += 1
-        return True
 
     def finish_sources() -> None:
         nonlocal done_sources
@@ -224,36 +218,30 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
             if progress is not None:
                 progress(done_sources, len(sources), summary)
 
-    def on_read(source: Source, encounters: list[Encounter]) -> None:
-        nonlocal kept
-        for encounter in encounters:
-            source_of.setdefault(encounter.id, position[source])
-        summary.add_failures(errors[len(summary.failures):])
-        unfinished.append([source.encounter_id, kept])
-        kept = 0
-        finish_sources()
-
+    events = score_rows(scorer, [(position[s], s) for s in sources], format=format,
+                        batch_size=batch_size, done=done_ids,
+                        reports=out / "reports" if reports else None)
     encounter_rows: list[dict[str, Any]] = []
     try:
-        for scored in scorer.pipe(sources, format=format, batch_size=batch_size, errors=errors,
-                                  keep=keep, on_read=on_read):
-            rows = {
-                "utterances": scored.utterances_df(),
-                "speakers": scored.speakers_df(),
-                "cues": scored.cues_df(),
-                "highlights": scored.highlights_df(),
-            }
+        for event in events:
+            if isinstance(event, SourceRead):
+                for encounter_id in event.encounter_ids:
+                    source_of.setdefault(encounter_id, event.position)
+                seen |= event.speakers
+                summary.skipped += event.skipped
+                if event.error is not None:
+                    summary.failures.append((event.source_id, event.error))
+                unfinished.append([event.source_id, event.kept])
+                finish_sources()
+                continue
+            rows = dict(event.rows)
             for name, frame in rows.items():
                 new[name].append(frame)
-            encounter_rows.append(scored.encounter_row())
+            encounter_rows.append(event.encounter_row)
             rows["encounters"] = pd.DataFrame(encounter_rows[-1:])
-            if reports:
-                from .feedback import write_report
-
-                write_report(scored, out / "reports")
             summary.encounters += 1
-            summary.unscorable += scored.compassion.unscorable is not None
-            summary.utterances += len(scored.encounter.view.utterances)
+            summary.unscorable += event.unscorable
+            summary.utterances += event.utterances
             checkpoint.add(rows)
             unfinished[0][1] -= 1  # encounters come out in the order their sources were read
             finish_sources()
@@ -265,7 +253,6 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
     except BaseException:
         checkpoint.save()
         raise
-    summary.add_failures(errors[len(summary.failures):])
     if not sharded:  # a shard sees only some speakers: the merge checks the mapping
         _check_roles_used(scorer.roles, (), summary, seen)
     if encounter_rows:

@@ -177,6 +177,8 @@ class Scorer:
         self.max_mb = max_mb
         self.config = config
         self.single_speaker = single_speaker
+        #: how to load this scorer again in another process (set by :func:`load`)
+        self.spec: ScorerSpec | None = None
 
     def __call__(
         self, source: str | Path | Encounter, *, format: str | None = None
@@ -333,13 +335,72 @@ def load(
         >>> scorer = load()
         >>> scorer.classifier.predict(["That sounds really frightening."], role="clinician")
     """
-    check_option("threads", threads, integer=True)
-    check_option("max_mb", max_mb)
-    check_backend(backend, precision)
-    classifier = load_classifier(path or default_model_path(), backend=backend,
-                                 precision=precision, threads=threads)
-    return Scorer(classifier, roles=roles, setting=setting, max_mb=max_mb, config=config,
-                  single_speaker=single_speaker)
+    spec = ScorerSpec(str(path or default_model_path()), backend=backend, precision=precision,
+                      threads=threads, roles=tuple((roles or {}).items()), setting=setting,
+                      max_mb=max_mb, config=config, single_speaker=single_speaker)
+    return spec.load()
+
+
+@dataclass(frozen=True)
+class ScorerSpec:
+    """Everything :func:`load` was given: a scorer can be loaded again from it in a worker
+    process or on another machine (it is picklable and holds no model)."""
+
+    model: str
+    backend: str = "torch"
+    precision: str = "auto"
+    threads: int | None = None
+    roles: tuple[tuple[str, Role], ...] = ()
+    setting: Setting | None = None
+    max_mb: float = DEFAULT_MAX_MB
+    config: ScoringConfig = DEFAULT_CONFIG
+    single_speaker: bool = False
+
+    def check(self) -> None:
+        """The option errors :func:`load` would raise, without loading anything."""
+        check_option("threads", self.threads, integer=True)
+        check_option("max_mb", self.max_mb)
+        check_backend(self.backend, self.precision)
+
+    def load(self, *, threads: int | None = None) -> Scorer:
+        """Load the model and return the :class:`Scorer` (``threads`` overrides the spec's)."""
+        self.check()
+        classifier = load_classifier(self.model, backend=self.backend,
+                                     precision=self.precision, threads=threads or self.threads)
+        scorer = Scorer(classifier, roles=dict(self.roles), setting=self.setting,
+                        max_mb=self.max_mb, config=self.config,
+                        single_speaker=self.single_speaker)
+        scorer.spec = self
+        return scorer
+
+    def unloaded(self) -> Scorer:
+        """A :class:`Scorer` whose classifier holds the model folder's settings but no weights:
+        enough for ``model_info``, not for scoring (Ray actors load their own)."""
+        self.check()
+        scorer = Scorer(_Settings(self), roles=dict(self.roles), setting=self.setting,  # type: ignore[arg-type]
+                        max_mb=self.max_mb, config=self.config,
+                        single_speaker=self.single_speaker)
+        scorer.spec = self
+        return scorer
+
+
+class _Settings:
+    """The parts of a classifier that describe it (config, precision, backend), read from the
+    model folder without loading the weights."""
+
+    def __init__(self, spec: ScorerSpec):
+        from .classifier import CONFIG_NAME, ClassifierConfig, resolve_precision
+
+        path = Path(spec.model)
+        if not (path / CONFIG_NAME).is_file():
+            raise CompassionError(Errors.E034, path)
+        self.config = ClassifierConfig.load(path)
+        self.labels = tuple(self.config.labels)
+        self.backend = spec.backend
+        if spec.backend == "onnx":
+            self.precision = "float32" if spec.precision == "auto" else spec.precision
+        else:
+            self.precision = resolve_precision(spec.precision)
 
 
 @lru_cache(maxsize=2)
