@@ -184,6 +184,9 @@ class UtteranceClassifier:
         >>> probs = clf.predict_proba([ClassifierInput("That sounds frightening.", "clinician")])
     """
 
+    #: where the forward pass runs (:mod:`compassion_nlp.backends`)
+    backend = "torch"
+
     def __init__(
         self, model: Any, tokenizer: Any, config: ClassifierConfig, *,
         precision: Precision = "float32",
@@ -234,8 +237,11 @@ class UtteranceClassifier:
             )
         return cls(model, tokenizer, config, precision=chosen)
 
-    def encode(self, items: Sequence[ClassifierInput]) -> dict[str, torch.Tensor]:
-        """Tokenise inputs with the model's framing (padded to the longest)."""
+    def encode(
+        self, items: Sequence[ClassifierInput], *, return_tensors: str = "pt"
+    ) -> dict[str, torch.Tensor]:
+        """Tokenise inputs with the model's framing (padded to the longest); ``return_tensors``
+        ``"np"`` gives numpy arrays."""
         firsts, seconds = zip(
             *(frame(i, self.config.framing, self.config.context_chars) for i in items),
             strict=True,
@@ -244,7 +250,7 @@ class UtteranceClassifier:
             "truncation": "longest_first",
             "max_length": self.config.max_length,
             "padding": True,
-            "return_tensors": "pt",
+            "return_tensors": return_tensors,
         }
         if any(seconds):
             return self.tokenizer(list(firsts), list(seconds), **kwargs)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -17,6 +18,9 @@ from rich.console import Console
 from .decoding import DEFAULT_MAX_MB
 from .errors import CompassionError, Errors, RunInterrupted, Warnings, check_option
 from .model import Role, Setting
+
+if TYPE_CHECKING:
+    from .outputs import RunSummary
 
 app = typer.Typer(
     name="compassion-nlp",
@@ -89,18 +93,36 @@ def _setup_logging(verbose: bool) -> None:
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[int, int, str], None]]:
-    """A rich progress bar on stderr; yields the ``progress(done, total, name)`` callback."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+def _progress(what: str = "reading") -> Iterator[Callable[[int, int, object], None]]:
+    """A rich progress bar on stderr over the sources; yields the ``progress(done, total, x)``
+    callback. When ``x`` is a run summary (``score``), the bar also shows the encounters scored
+    and their rate; the time left is estimated from the recent rate of sources."""
+    import time
 
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    start = time.perf_counter()
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        console=err, transient=True,
+        TextColumn("{task.fields[scored]}"), TimeElapsedColumn(), TextColumn("ETA"),
+        TimeRemainingColumn(), console=err, transient=True,
     ) as bar:
-        task = bar.add_task("reading", total=None)
+        task = bar.add_task(what, total=None, scored="")
 
-        def update(done: int, total: int, name: str) -> None:
-            bar.update(task, completed=done, total=total)
+        def update(done: int, total: int, about: object) -> None:
+            scored = ""
+            encounters = getattr(about, "encounters", None)
+            if encounters is not None:
+                rate = encounters / max(time.perf_counter() - start, 1e-9)
+                scored = f"sources · {encounters:,} encounters, {rate:,.1f}/s"
+            bar.update(task, completed=done, total=total, scored=scored)
 
         yield update
 
@@ -112,12 +134,17 @@ def _report_ignored(ignored: list[Path]) -> None:
         err.print(f"{len(ignored)} file(s) not read (not a transcript extension): {names}")
 
 
-def _report_failures(failures: list[tuple[str, str]]) -> None:
+def _report_failures(failures: list[tuple[str, str]], listed: Path | None = None,
+                     show: int = 20) -> None:
+    """Print the failures (the first ``show`` of them; all are in ``listed``)."""
     if not failures:
         return
-    err.print(f"\n{len(failures)} file(s) failed:", style="bold red")
-    for source, message in failures:
+    where = f" (all listed in {listed})" if listed is not None else ""
+    err.print(f"\n{len(failures)} file(s) failed{where}:", style="bold red")
+    for source, message in failures[:show]:
         err.print(f"  {source}: {message}")
+    if len(failures) > show:
+        err.print(f"  … and {len(failures) - show} more")
 
 
 @app.command("read")
@@ -187,18 +214,32 @@ def score_cli(
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for the model."),
     precision: str = typer.Option(
         "auto", "--precision",
-        help="auto (bfloat16 where the CPU supports it), float32, bfloat16 or int8.",
+        help="auto (torch: bfloat16 where the CPU supports it, else float32; onnx: float32), "
+        "float32, bfloat16 (torch) or int8.",
     ),
+    backend: str = typer.Option(
+        "torch", "--backend", help="torch, or onnx (ONNX Runtime: pip install "
+        "'compassion-nlp[onnx]'; exported and cached on first use)."),
     max_mb: float = MaxMbOpt,
     checkpoint_every: float = typer.Option(
         10.0, "--checkpoint-every",
         help="Seconds between saves of finished encounters (a killed run resumes from them).",
     ),
+    num_shards: int | None = typer.Option(
+        None, "--num-shards", help="Split the sources into N shards (SLURM arrays, several "
+        "machines); this run scores one of them into OUT/shards/. Then: compassion-nlp merge."),
+    shard_index: int | None = typer.Option(
+        None, "--shard-index", help="The shard this run scores, 0 to N-1 "
+        "(e.g. $SLURM_ARRAY_TASK_ID)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each file."),
 ) -> None:
     """Score transcripts: utterance labels, cues and responses, encounter scores, highlights."""
-    from .outputs import score_to_folder
+    import time
+
+    from .backends import check_backend
+    from .outputs import check_reports_with_shards, score_to_folder
     from .scoring import load
+    from .shards import check_shards
 
     _setup_logging(verbose)
     ext = "." + table_format.lower().lstrip(".")
@@ -216,6 +257,9 @@ def score_cli(
         if checkpoint_every < 0:
             raise CompassionError(Errors.E024, option="--checkpoint-every",
                                   rule="0 or more seconds", value=checkpoint_every)
+        check_shards(num_shards, shard_index)
+        check_reports_with_shards(reports, num_shards)
+        check_backend(backend, precision)
         check_writable_folder(out)
         if pdf:
             from .reports import check_pdf
@@ -223,26 +267,60 @@ def score_cli(
             check_pdf()
         scorer = load(model, roles=_roles(role, roles_file), setting=_setting(setting),
                       threads=threads, precision=precision, max_mb=max_mb,
-                      single_speaker=single_speaker)
-        with _progress() as update:
+                      single_speaker=single_speaker, backend=backend)
+        start = time.perf_counter()
+        with _progress("scoring") as update:
             summary = score_to_folder(scorer, paths, out, format=format, ext=ext, force=force,
                                       batch_size=batch_size, reports=reports,
                                       redact=redact, pdf=pdf, progress=update,
-                                      checkpoint_every_s=checkpoint_every)
+                                      checkpoint_every_s=checkpoint_every,
+                                      num_shards=num_shards, shard_index=shard_index)
+        seconds = time.perf_counter() - start
     except CompassionError as exc:
         raise _fail(exc) from None
     except RunInterrupted as exc:
         err.print(str(exc), style="yellow")
         raise typer.Exit(130) from None
+    _report_run(summary, seconds, ext)
+
+
+def _report_run(summary: RunSummary, seconds: float, ext: str) -> None:
+    """The end-of-run summary: scored, skipped, failed (and where they are listed), speed."""
+    rate = (f" ({summary.encounters / seconds:,.1f} encounters/s, "
+            f"{summary.utterances / seconds:,.0f} utterances/s)") if seconds > 0 else ""
     err.print(
-        f"Scored {summary.encounters} encounter(s), {summary.utterances} utterance(s)"
+        f"Scored {summary.encounters} encounter(s), {summary.utterances} utterance(s) from "
+        f"{summary.sources} source(s) in {seconds:,.1f} s{rate}"
         + (f"; {summary.unscorable} with no score (W006: no known roles or one speaker)"
            if summary.unscorable else "")
         + (f"; {summary.skipped} already scored (use --force to redo)" if summary.skipped else "")
-        + f" -> {out}/"
+        + f"; {len(summary.failures)} failed -> {summary.out}/"
     )
     _report_ignored(summary.ignored)
-    _report_failures(summary.failures)
+    failures = summary.out / "failures.csv" if summary.out is not None else None
+    _report_failures(summary.failures, failures)
+    if summary.failures:
+        raise typer.Exit(1)
+
+
+@app.command("merge")
+def merge_cli(
+    paths: list[Path] = typer.Argument(
+        ..., help="The --out folder of a sharded score run (it holds shards/), or shard folders."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Where to write the merged tables (default: the folder given)."),
+) -> None:
+    """Merge the shards of a `score --num-shards` run into the tables of a single run."""
+    from .shards import merge_shards
+
+    try:
+        summary = merge_shards(paths, out)
+    except CompassionError as exc:
+        raise _fail(exc) from None
+    err.print(f"Merged {summary.shards} shard(s): {summary.encounters} encounter(s), "
+              f"{summary.utterances} utterance(s); {len(summary.failures)} failed "
+              f"-> {summary.out}/")
+    _report_failures(summary.failures, summary.out / "failures.csv" if summary.out else None)
     if summary.failures:
         raise typer.Exit(1)
 

@@ -119,6 +119,24 @@ class Errors(str, Enum):
         "[E041] {path}: internal error while reading this file ({detail}). This is a bug in "
         "compassion-nlp: please report it with the file's format (not its content)."
     )
+    E042 = (
+        "[E042] Bad shard options: {detail}. Give --num-shards N with --shard-index i, "
+        "0 <= i < N (in a SLURM array: --shard-index $SLURM_ARRAY_TASK_ID)."
+    )
+    E043 = (
+        "[E043] {path}: cannot merge the shards ({detail}). Run each missing or unfinished "
+        "shard again with the same command and its --shard-index, then merge."
+    )
+    E044 = (
+        "[E044] {path}: the shards do not belong to one run ({detail}). Merge only the shards "
+        "of one command, run on the same inputs with the same model and settings."
+    )
+    E045 = "[E045] {detail}: choose one of {choices}."
+    E046 = (
+        "[E046] {path}: the ONNX export disagrees with the torch model (largest logit "
+        "difference {difference:.2g}, over the {tolerance:g} allowed); nothing was cached. "
+        "Use --backend torch, and report the model's architecture."
+    )
 
 
 class Warnings(str, Enum):
@@ -136,6 +154,10 @@ class Warnings(str, Enum):
     W007 = (
         "[W007] {path}: interrupted; {n} finished encounter(s) are saved. Run the same command "
         "again to resume from them."
+    )
+    W008 = (
+        "[W008] {path}: the ONNX cache cannot be written ({detail}); exporting into {folder} "
+        "for this run only. Set COMPASSION_NLP_CACHE to a folder you can write to."
     )
     W009 = (
         "[W009] {path}: the fine-tuned model is worse on the project's test split (macro-F1 "

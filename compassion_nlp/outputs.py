@@ -23,6 +23,7 @@ where it stopped (see :mod:`compassion_nlp.runfolder`).
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,12 +32,22 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .decoding import DEFAULT_MAX_MB
-from .errors import CompassionError, RunInterrupted, Warnings, check_option
+from .errors import CompassionError, Errors, RunInterrupted, Warnings, check_option
 from .model import Encounter, Role, Setting, utterances_dataframe
 from .pipeline import read_sources
-from .readers import check_format, discover
+from .readers import Source, check_format, discover
 from .roles import check_mapping_used, speaker_keys
+from .rows import SourceRead, score_rows
 from .runfolder import Checkpoint, lock_folder
+from .scoring import ScorerSpec
+from .shards import (
+    check_shards,
+    inputs_fingerprint,
+    remove_shard_info,
+    shard_folder,
+    shard_of,
+    write_shard_info,
+)
 from .tables import (
     TABLES,
     atomic_write,
@@ -120,7 +131,7 @@ def _existing(out: Path, ext: str) -> dict[str, pd.DataFrame]:
 
 
 def score_to_folder(
-    scorer: Scorer,
+    scorer: Scorer | ScorerSpec,
     paths: Iterable[str | Path],
     out: str | Path,
     *,
@@ -131,8 +142,10 @@ def score_to_folder(
     reports: bool = False,
     redact: bool = False,
     pdf: bool = False,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Callable[[int, int, RunSummary], None] | None = None,
     checkpoint_every_s: float = 10.0,
+    num_shards: int | None = None,
+    shard_index: int | None = None,
 ) -> RunSummary:
     """Score transcripts and write the tables into ``out`` (see the module docstring).
 
@@ -143,71 +156,111 @@ def score_to_folder(
     ``KeyboardInterrupt`` whose text is W007) is raised.
 
     Args:
-        scorer: a :class:`compassion_nlp.scoring.Scorer`.
+        scorer: a :class:`compassion_nlp.scoring.Scorer`, or the
+            :class:`~compassion_nlp.scoring.ScorerSpec` to load one from.
         paths: files and folders (read recursively).
         ext: ``.parquet`` (default), ``.csv`` or ``.jsonl``.
         force: score again encounters that are already in the output (and drop a checkpoint
             left by an interrupted run).
         reports: also write the HTML feedback reports into ``out/reports/``
-            (:func:`compassion_nlp.reports.write_reports`, from the tables just written).
+            (:func:`compassion_nlp.reports.write_reports`, from the tables just written; not
+            with shards: run ``compassion-nlp report`` on the merged folder).
         redact: with ``reports``, hide identifiers in quoted text.
         pdf: with ``reports``, also write PDFs of the encounter and person pages.
-        progress: called as ``progress(done, total, source_id)`` after each source.
+        progress: called as ``progress(done, total, summary)`` each time a source is finished
+            (all its encounters scored, skipped as already done, or the source failed), with
+            the run's counts so far in ``summary``.
+        num_shards, shard_index: score only the sources of shard ``shard_index`` (0-based) of
+            ``num_shards``, into ``out/shards/<i>-of-<N>/`` (see :mod:`compassion_nlp.shards`;
+            :func:`~compassion_nlp.shards.merge_shards` merges them).
     """
     out = Path(out)
     check_table_path(out / f"encounters{ext}")
     check_option("batch_size", batch_size, integer=True)
+    if isinstance(scorer, ScorerSpec):
+        scorer = scorer.load()
+    shards = check_shards(num_shards, shard_index)
+    check_reports_with_shards(reports, shards[0])
+    if shards[0] > 1:
+        out = shard_folder(out, *shards)
     check_writable_folder(out)
     with lock_folder(out):
         return _score_locked(scorer, paths, out, format=format, ext=ext, force=force,
                              batch_size=batch_size, reports=reports, redact=redact, pdf=pdf,
-                             progress=progress, checkpoint_every_s=checkpoint_every_s)
+                             progress=progress, checkpoint_every_s=checkpoint_every_s,
+                             shards=shards)
+
+
+def check_reports_with_shards(reports: bool, num_shards: int | None) -> None:
+    """E042 for ``--reports`` in a sharded run: the reports need the whole run's tables."""
+    if reports and (num_shards or 1) > 1:
+        raise CompassionError(Errors.E042, detail="--reports needs the whole run: merge the "
+                              "shards, then run compassion-nlp report on the merged folder")
 
 
 def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
                   format: str | None, ext: str, force: bool, batch_size: int, reports: bool,
                   redact: bool, pdf: bool,
-                  progress: Callable[[int, int, str], None] | None,
-                  checkpoint_every_s: float) -> RunSummary:
+                  progress: Callable[[int, int, RunSummary], None] | None,
+                  checkpoint_every_s: float, shards: tuple[int, int]) -> RunSummary:
     checkpoint = Checkpoint(out, TABLES, every_s=checkpoint_every_s)
     if force:
         checkpoint.clear()
+    sharded = shards[0] > 1
+    if sharded:
+        remove_shard_info(out)
     previous = {} if force else _existing(out, ext)
     # this run's rows: first those a stopped run saved, then those scored now
     new = checkpoint.load()
     done_ids = {str(i) for f in new["encounters"] for i in f["encounter_id"]}
     if "encounters" in previous:
         done_ids |= set(previous["encounters"]["encounter_id"].astype(str))
-    sources, ignored = discover(paths)
+    every_source, ignored = discover(paths)
+    position = {source: n for n, source in enumerate(every_source)}
+    sources = [s for s in every_source
+               if not sharded or shard_of(s.encounter_id, shards[0]) == shards[1]]
     summary = RunSummary(sources=len(sources), ignored=ignored, out=out)
     seen: set[str] = set()
+    # sources read whose encounters are not all scored yet, in order: [source id, to score]
+    unfinished: deque[list[Any]] = deque()
+    done_sources = 0
+    source_of: dict[str, int] = {}  # encounter id -> position of its source in the whole run
 
-    def keep(encounter: Encounter) -> bool:
-        seen.update(speaker_keys(encounter))
-        if encounter.id in done_ids:
-            summary.skipped += 1
-            return False
-        return True
+    def finish_sources() -> None:
+        nonlocal done_sources
+        while unfinished and unfinished[0][1] == 0:
+            unfinished.popleft()
+            done_sources += 1
+            if progress is not None:
+                progress(done_sources, len(sources), summary)
 
+    events = score_rows(scorer, [(position[s], s) for s in sources], format=format,
+                        batch_size=batch_size, done=done_ids,
+                        reports=out / "reports" if reports else None)
     encounter_rows: list[dict[str, Any]] = []
-    errors: list[tuple[str, CompassionError]] = []
     try:
-        for scored in scorer.pipe(sources, format=format, batch_size=batch_size, errors=errors,
-                                  keep=keep, progress=progress):
-            rows = {
-                "utterances": scored.utterances_df(),
-                "speakers": scored.speakers_df(),
-                "cues": scored.cues_df(),
-                "highlights": scored.highlights_df(),
-            }
+        for event in events:
+            if isinstance(event, SourceRead):
+                for encounter_id in event.encounter_ids:
+                    source_of.setdefault(encounter_id, event.position)
+                seen |= event.speakers
+                summary.skipped += event.skipped
+                if event.error is not None:
+                    summary.failures.append((event.source_id, event.error))
+                unfinished.append([event.source_id, event.kept])
+                finish_sources()
+                continue
+            rows = dict(event.rows)
             for name, frame in rows.items():
                 new[name].append(frame)
-            encounter_rows.append(scored.encounter_row())
+            encounter_rows.append(event.encounter_row)
             rows["encounters"] = pd.DataFrame(encounter_rows[-1:])
             summary.encounters += 1
-            summary.unscorable += scored.compassion.unscorable is not None
-            summary.utterances += len(scored.encounter.view.utterances)
+            summary.unscorable += event.unscorable
+            summary.utterances += event.utterances
             checkpoint.add(rows)
+            unfinished[0][1] -= 1  # encounters come out in the order their sources were read
+            finish_sources()
     except KeyboardInterrupt:
         checkpoint.save()
         raise RunInterrupted(
@@ -216,8 +269,8 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
     except BaseException:
         checkpoint.save()
         raise
-    summary.add_failures(errors)
-    _check_roles_used(scorer.roles, (), summary, seen)
+    if not sharded:  # a shard sees only some speakers: the merge checks the mapping
+        _check_roles_used(scorer.roles, (), summary, seen)
     if encounter_rows:
         new["encounters"].append(pd.DataFrame(encounter_rows))
     # the encounters table goes last: a run killed while writing leaves those encounters
@@ -234,14 +287,41 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
         else:
             table = empty_table(name)
         write_table(table, out / f"{name}{ext}")
+    encounters_table = table  # written last
     checkpoint.clear()
     _write_failures(out, summary.failures)
     _write_run(out, scorer, summary)
+    if sharded:
+        ids = encounters_table["encounter_id"].astype(str) if len(encounters_table) else []
+        _write_shard(out, scorer, summary, shards, ext, every_source,
+                     {i: source_of.get(i, len(every_source)) for i in ids}, seen)
     if reports:
         from .reports import write_reports
 
         write_reports(out, out / "reports", redact=redact, pdf=pdf)
     return summary
+
+
+def _write_shard(out: Path, scorer: Scorer, summary: RunSummary, shards: tuple[int, int],
+                 ext: str, every_source: list[Source], order: dict[str, int],
+                 seen: set[str]) -> None:
+    """``shard.json`` and the order of the shard's encounters in the whole run (merge)."""
+    n, index = shards
+    info = {
+        "num_shards": n,
+        "shard_index": index,
+        "sources_total": len(every_source),
+        "inputs": inputs_fingerprint([s.encounter_id for s in every_source]),
+        "ext": ext,
+        "model": json.loads(json.dumps(scorer.model_info, default=str)),
+        "config": scorer.config.to_dict(),
+        "roles": dict(scorer.roles),
+        "roles_seen": sorted(label for label in scorer.roles
+                             if label.strip().casefold() in seen),
+        "sources": [[p, s.encounter_id] for p, s in enumerate(every_source)
+                    if shard_of(s.encounter_id, n) == index],
+    }
+    write_shard_info(out, info, order)
 
 
 def _check_roles_used(roles: dict[str, Role] | None, encounters: Iterable[Encounter],

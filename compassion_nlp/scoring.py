@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .backends import check_backend, load_classifier
 from .classifier import ClassifierInput, UtteranceClassifier
 from .config import DEFAULT_CONFIG, ScoringConfig
 from .decoding import DEFAULT_MAX_MB
@@ -176,6 +177,8 @@ class Scorer:
         self.max_mb = max_mb
         self.config = config
         self.single_speaker = single_speaker
+        #: how to load this scorer again in another process (set by :func:`load`)
+        self.spec: ScorerSpec | None = None
 
     def __call__(
         self, source: str | Path | Encounter, *, format: str | None = None
@@ -239,6 +242,7 @@ class Scorer:
         errors: list[tuple[str, CompassionError]] | None = None,
         keep: Callable[[Encounter], bool] | None = None,
         progress: Callable[[int, int, str], None] | None = None,
+        on_read: Callable[[Source, list[Encounter]], None] | None = None,
     ) -> Iterator[ScoredEncounter]:
         """Score many transcripts (files, folders, sources, encounters), yielding as they are
         done; utterances are classified in batches across encounters.
@@ -251,6 +255,9 @@ class Scorer:
                 stream goes on; otherwise the first error is raised.
             keep: encounters for which it returns false are read but not scored.
             progress: called as ``progress(done, total, source_id)`` after each source read.
+            on_read: called as ``on_read(source, encounters)`` after each source is read and
+                ``keep`` has seen its encounters, before any of them is yielded (sources are
+                read, and their encounters yielded, in the order given).
         """
         paths: list[str | Path] = []
         found: list[Source] = []
@@ -282,6 +289,8 @@ class Scorer:
                     continue
                 pending.append(enc)
                 size += len(enc.view.utterances)
+            if on_read is not None:
+                on_read(result.source, result.encounters)
             if size >= batch_size * PENDING_BATCHES:
                 yield from self.score_encounters(pending, batch_size=batch_size)
                 pending, size = [], 0
@@ -294,9 +303,13 @@ class Scorer:
     def model_info(self) -> dict[str, Any]:
         """The model's labels, thresholds and versions."""
         c = self.classifier.config
-        return {"labels": c.labels, "thresholds": c.thresholds, "framing": c.framing,
+        info = {"labels": c.labels, "thresholds": c.thresholds, "framing": c.framing,
                 "precision": self.classifier.precision, "versions": c.versions,
                 "base_model": c.base_model, "card": c.card}
+        backend = getattr(self.classifier, "backend", "torch")
+        if backend != "torch":
+            info["backend"] = backend
+        return info
 
 
 def load(
@@ -309,28 +322,90 @@ def load(
     max_mb: float = DEFAULT_MAX_MB,
     config: ScoringConfig = DEFAULT_CONFIG,
     single_speaker: bool = False,
+    backend: str = "torch",
 ) -> Scorer:
     """Load a model folder (default: the shipped model) into a :class:`Scorer`, offline.
 
     ``precision`` is ``auto`` (bfloat16 on CPUs with native support, else float32),
     ``float32``, ``bfloat16`` or ``int8`` (see :meth:`UtteranceClassifier.from_pretrained`).
+    ``backend="onnx"`` runs the model on ONNX Runtime (``float32``, the default, or ``int8``;
+    see :mod:`compassion_nlp.backends`).
 
     Example:
         >>> scorer = load()
         >>> scorer.classifier.predict(["That sounds really frightening."], role="clinician")
     """
-    check_option("threads", threads, integer=True)
-    check_option("max_mb", max_mb)
-    classifier = UtteranceClassifier.from_pretrained(
-        path or default_model_path(), precision=precision, threads=threads
-    )
-    return Scorer(classifier, roles=roles, setting=setting, max_mb=max_mb, config=config,
-                  single_speaker=single_speaker)
+    spec = ScorerSpec(str(path or default_model_path()), backend=backend, precision=precision,
+                      threads=threads, roles=tuple((roles or {}).items()), setting=setting,
+                      max_mb=max_mb, config=config, single_speaker=single_speaker)
+    return spec.load()
+
+
+@dataclass(frozen=True)
+class ScorerSpec:
+    """Everything :func:`load` was given: a scorer can be loaded again from it in a worker
+    process or on another machine (it is picklable and holds no model)."""
+
+    model: str
+    backend: str = "torch"
+    precision: str = "auto"
+    threads: int | None = None
+    roles: tuple[tuple[str, Role], ...] = ()
+    setting: Setting | None = None
+    max_mb: float = DEFAULT_MAX_MB
+    config: ScoringConfig = DEFAULT_CONFIG
+    single_speaker: bool = False
+
+    def check(self) -> None:
+        """The option errors :func:`load` would raise, without loading anything."""
+        check_option("threads", self.threads, integer=True)
+        check_option("max_mb", self.max_mb)
+        check_backend(self.backend, self.precision)
+
+    def load(self, *, threads: int | None = None) -> Scorer:
+        """Load the model and return the :class:`Scorer` (``threads`` overrides the spec's)."""
+        self.check()
+        classifier = load_classifier(self.model, backend=self.backend,
+                                     precision=self.precision, threads=threads or self.threads)
+        scorer = Scorer(classifier, roles=dict(self.roles), setting=self.setting,
+                        max_mb=self.max_mb, config=self.config,
+                        single_speaker=self.single_speaker)
+        scorer.spec = self
+        return scorer
+
+    def unloaded(self) -> Scorer:
+        """A :class:`Scorer` whose classifier holds the model folder's settings but no weights:
+        enough for ``model_info``, not for scoring (Ray actors load their own)."""
+        self.check()
+        scorer = Scorer(_Settings(self), roles=dict(self.roles), setting=self.setting,  # type: ignore[arg-type]
+                        max_mb=self.max_mb, config=self.config,
+                        single_speaker=self.single_speaker)
+        scorer.spec = self
+        return scorer
+
+
+class _Settings:
+    """The parts of a classifier that describe it (config, precision, backend), read from the
+    model folder without loading the weights."""
+
+    def __init__(self, spec: ScorerSpec):
+        from .classifier import CONFIG_NAME, ClassifierConfig, resolve_precision
+
+        path = Path(spec.model)
+        if not (path / CONFIG_NAME).is_file():
+            raise CompassionError(Errors.E034, path)
+        self.config = ClassifierConfig.load(path)
+        self.labels = tuple(self.config.labels)
+        self.backend = spec.backend
+        if spec.backend == "onnx":
+            self.precision = "float32" if spec.precision == "auto" else spec.precision
+        else:
+            self.precision = resolve_precision(spec.precision)
 
 
 @lru_cache(maxsize=2)
-def _cached_classifier(path: str, precision: str) -> UtteranceClassifier:
-    return UtteranceClassifier.from_pretrained(path, precision=precision)
+def _cached_classifier(path: str, precision: str, backend: str = "torch") -> UtteranceClassifier:
+    return load_classifier(path, backend=backend, precision=precision)
 
 
 def score(
@@ -343,6 +418,7 @@ def score(
     precision: str = "auto",
     batch_size: int = 64,
     config: ScoringConfig = DEFAULT_CONFIG,
+    backend: str = "torch",
 ) -> list[ScoredEncounter]:
     """Score transcripts in one call: paths (folders read recursively) or encounters.
 
@@ -358,6 +434,7 @@ def score(
     if isinstance(sources, (str, Path, Encounter)):
         sources = [sources]
     path = str(Path(model or default_model_path()).resolve())
-    classifier = _cached_classifier(path, precision)
+    check_backend(backend, precision)
+    classifier = _cached_classifier(path, precision, backend)
     scorer = Scorer(classifier, roles=roles, setting=setting, config=config)
     return list(scorer.pipe(sources, format=format, batch_size=batch_size))

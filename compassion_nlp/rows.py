@@ -1,0 +1,139 @@
+"""The rows of a batch run as a stream of events, in the order of the sources.
+
+:func:`score_rows` turns sources into events: a :class:`SourceRead` when a source has been read
+(its encounters, the ones skipped as already done, its error), an :class:`EncounterScored` with
+the table rows of each encounter scored. ``score_to_folder`` writes them (one process, the
+model on all cores); the Ray path (:mod:`compassion_nlp.distributed`) runs it on chunks of
+sources (:func:`chunks`) in each actor.
+
+Several worker processes on one machine were tried and dropped: on 2 cores, two one-thread
+workers scored more slowly than one process whose model uses both cores (see the README).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .readers import Source
+from .roles import speaker_keys
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .model import Encounter
+    from .scoring import Scorer
+
+#: sources of one chunk: until their files hold this many bytes, or this many sources
+CHUNK_BYTES = 256 * 1024
+CHUNK_SOURCES = 64
+
+
+@dataclass
+class SourceRead:
+    """A source was read: the ids of its encounters, how many will be scored and how many are
+    skipped (already done), its error (a coded message), and its speakers' keys."""
+
+    source_id: str
+    position: int
+    encounter_ids: list[str]
+    kept: int
+    skipped: int
+    error: str | None = None
+    speakers: set[str] = field(default_factory=set)
+
+
+@dataclass
+class EncounterScored:
+    """The rows of one scored encounter, for every table."""
+
+    encounter_id: str
+    rows: dict[str, pd.DataFrame]
+    encounter_row: dict[str, Any]
+    unscorable: bool
+    utterances: int
+
+
+Event = SourceRead | EncounterScored
+
+
+def encounter_rows(scored: Any) -> EncounterScored:
+    """The table rows of a :class:`~compassion_nlp.scoring.ScoredEncounter`."""
+    return EncounterScored(
+        encounter_id=scored.id,
+        rows={"utterances": scored.utterances_df(), "speakers": scored.speakers_df(),
+              "cues": scored.cues_df(), "highlights": scored.highlights_df()},
+        encounter_row=scored.encounter_row(),
+        unscorable=scored.compassion.unscorable is not None,
+        utterances=len(scored.encounter.view.utterances),
+    )
+
+
+def score_rows(
+    scorer: Scorer, sources: Iterable[tuple[int, Source]], *, format: str | None,
+    batch_size: int, done: set[str], reports: Path | None,
+) -> Iterator[Event]:
+    """Read and score ``(position, source)`` pairs in one process; encounters whose id is in
+    ``done`` are read but not scored."""
+    positions: dict[Source, int] = {}
+    ordered: list[Source] = []
+    for position, source in sources:
+        positions[source] = position
+        ordered.append(source)
+    errors: list[tuple[str, Any]] = []
+    reported = 0
+    counts = {"kept": 0, "skipped": 0}
+    reads: list[SourceRead] = []
+
+    def keep(encounter: Encounter) -> bool:
+        key = "skipped" if encounter.id in done else "kept"
+        counts[key] += 1
+        return key == "kept"
+
+    def on_read(source: Source, encounters: list[Encounter]) -> None:
+        nonlocal reported
+        error = None
+        if len(errors) > reported:
+            error = str(errors[-1][1])
+            reported = len(errors)
+        seen: set[str] = set()
+        for encounter in encounters:
+            seen |= speaker_keys(encounter)
+        reads.append(SourceRead(source.encounter_id, positions[source],
+                                [e.id for e in encounters], counts["kept"], counts["skipped"],
+                                error, seen))
+        counts["kept"] = counts["skipped"] = 0
+
+    for scored in scorer.pipe(ordered, format=format, batch_size=batch_size, errors=errors,
+                              keep=keep, on_read=on_read):
+        yield from reads
+        reads.clear()
+        if reports is not None:
+            from .feedback import write_report
+
+            write_report(scored, reports)
+        yield encounter_rows(scored)
+    yield from reads
+
+
+def chunks(sources: list[tuple[int, Source]], max_bytes: int = CHUNK_BYTES,
+           max_sources: int = CHUNK_SOURCES) -> list[list[tuple[int, Source]]]:
+    """Consecutive sources grouped until their files hold ``max_bytes`` (or ``max_sources``)."""
+    out: list[list[tuple[int, Source]]] = []
+    current: list[tuple[int, Source]] = []
+    size = 0
+    for item in sources:
+        current.append(item)
+        for path in item[1].paths:
+            with contextlib.suppress(OSError):  # reading it reports the error
+                size += os.path.getsize(path)
+        if size >= max_bytes or len(current) >= max_sources:
+            out.append(current)
+            current, size = [], 0
+    if current:
+        out.append(current)
+    return out

@@ -1,0 +1,240 @@
+"""Batch scoring at scale: the encoder's limit, end-to-end speed and peak memory, side by side.
+
+Builds workloads by resampling real encounters (with replacement, a fixed seed) from the shared
+transcripts that ``benchmark.py`` uses (PriMock57 TextGrid pairs, MTS-Dialog and ACI-Bench
+dialogues, QMSum meetings), each encounter written as its own file in its own format (a
+TextGrid pair or a QMSum JSON copied under a new name, a CSV dialogue as a one-row CSV), at 1×,
+4× and 16× a base number of utterances; each larger workload holds the smaller ones.
+
+For each backend and precision and each size, in fresh processes (so peaks are their own):
+
+(a) the raw forward pass: ``classifier.logits`` (tokenisation and the encoder, batched by length
+    over the whole list) on exactly the utterances that the scoring run scores, read beforehand
+    and not timed — the limit for this design;
+(b) end to end: ``score_to_folder`` as ``compassion-nlp score`` runs it (read, roles, segment,
+    classify, link, measure, highlight, checkpoints, every table written as Parquet): wall time,
+    utterances/s and encounters/s, and the ratio to (a);
+(c) the peak resident memory of the end-to-end process.
+
+Writes ``evaluation/benchmarks/scale.json`` (shown in ``evaluation/README.md``). Pause other
+work on the machine while it runs.
+
+Usage:
+    python evaluation/benchmarks/scale.py --base 2000 --scales 1 4 16 \\
+        --configs torch:float32 torch:int8 onnx:int8 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+
+
+def _roots(shared: Path) -> list[Path]:
+    t = shared / "transcripts"
+    return [t / "primock57", t / "mts_dialog", t / "aci_bench" / "valid.csv", t / "qmsum" / "val"]
+
+
+def pool(shared: Path) -> list[dict]:
+    """Every encounter of the shared transcripts that can be read: how to write it again as a
+    file of its own, and its number of utterances."""
+    from compassion_nlp.pipeline import read_sources
+    from compassion_nlp.readers import discover
+
+    sources, _ = discover(_roots(shared))
+    units = []
+    for result in read_sources(sources):
+        for enc in result.encounters:
+            units.append({"paths": [str(p) for p in result.source.paths],
+                          "row": enc.metadata.get("row") if "#" in enc.id else None,
+                          "utterances": len(enc.view.utterances)})
+    return units
+
+
+def _csv_row(path: Path, row: int) -> str:
+    """The header and data row ``row`` (1-based) of a CSV file, as CSV text."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        for number, values in enumerate(reader, 1):
+            if number == row:
+                break
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerow(values)
+    return buffer.getvalue()
+
+
+def write_unit(unit: dict, folder: Path, k: int) -> None:
+    """Write one sampled encounter as a new file (or TextGrid pair) named ``k<k>_…``."""
+    paths = [Path(p) for p in unit["paths"]]
+    if unit["row"] is not None:
+        (folder / f"k{k:06d}_{paths[0].stem}.csv").write_text(
+            _csv_row(paths[0], unit["row"]), encoding="utf-8")
+        return
+    for path in paths:
+        shutil.copyfile(path, folder / f"k{k:06d}_{path.name}")
+
+
+def build(shared: Path, base: int, scales: list[int], root: Path, seed: int) -> dict[int, dict]:
+    """One folder per scale (``root/x<scale>``); returns each one's planned sizes."""
+    units = pool(shared)
+    rng = random.Random(seed)
+    sample: list[dict] = []
+    total = 0
+    while total < base * max(scales):
+        unit = rng.choice(units)
+        sample.append(unit)
+        total += unit["utterances"]
+    sizes = {}
+    for scale in scales:
+        folder = root / f"x{scale}"
+        folder.mkdir(parents=True)
+        n = utterances = 0
+        for k, unit in enumerate(sample):
+            if utterances >= base * scale:
+                break
+            write_unit(unit, folder, k)
+            utterances += unit["utterances"]
+            n += 1
+        sizes[scale] = {"encounters": n, "utterances": utterances,
+                        "megabytes": round(sum(p.stat().st_size for p in folder.iterdir())
+                                           / 1e6, 1)}
+    return sizes
+
+
+def _peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def child(mode: str, folder: Path, backend: str, precision: str, threads: int,
+          model: Path, batch_size: int, out: Path) -> dict:
+    """(a) ``raw`` or (b, c) ``e2e``, in this fresh process."""
+    import logging
+    import warnings
+
+    import torch
+
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    torch.set_num_threads(threads)
+    from compassion_nlp.classifier import ClassifierInput
+    from compassion_nlp.scoring import load
+
+    scorer = load(model, backend=backend, precision=precision, threads=threads)
+    clf = scorer.classifier
+    warm = [ClassifierInput("That sounds really hard for you.", "clinician",
+                            "I have not been sleeping since my wife died.", "patient")] * 64
+    clf.logits(warm, batch_size=batch_size)
+    load_avg = os.getloadavg()[0]
+    if mode == "raw":
+        from compassion_nlp.pipeline import read_paths
+        from compassion_nlp.scoring import classifier_inputs
+
+        items = [item for result in read_paths([folder]) for enc in result.encounters
+                 for item in classifier_inputs(enc)]
+        start = time.perf_counter()
+        clf.logits(items, batch_size=batch_size)
+        seconds = time.perf_counter() - start
+        return {"utterances": len(items), "seconds": round(seconds, 2),
+                "utterances_per_second": round(len(items) / seconds, 1),
+                "load_average_before": round(load_avg, 2), "peak_rss_mb": _peak_mb()}
+    from compassion_nlp.outputs import score_to_folder
+
+    start = time.perf_counter()
+    summary = score_to_folder(scorer, [folder], out, batch_size=batch_size)
+    seconds = time.perf_counter() - start
+    return {"utterances": summary.utterances, "encounters": summary.encounters,
+            "failures": len(summary.failures), "seconds": round(seconds, 2),
+            "utterances_per_second": round(summary.utterances / seconds, 1),
+            "encounters_per_second": round(summary.encounters / seconds, 2),
+            "load_average_before": round(load_avg, 2), "peak_rss_mb": _peak_mb()}
+
+
+def _run_child(mode: str, folder: Path, config: str, args: argparse.Namespace,
+               out: Path) -> dict:
+    backend, precision = config.split(":")
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", mode, "--folder", str(folder), "--configs", config,
+         "--threads", str(args.threads), "--model", str(args.model),
+         "--batch-size", str(args.batch_size), "--out", str(out)],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{mode} {config} {folder.name} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--model", type=Path, default=REPO / "models" / "compassion-minilm")
+    parser.add_argument("--base", type=int, default=2000, help="utterances at 1x")
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--configs", nargs="+",
+                        default=["torch:float32", "torch:int8", "onnx:int8"],
+                        help="backend:precision, e.g. torch:bfloat16 onnx:float32")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--child", choices=("raw", "e2e"), help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        backend, precision = args.configs[0].split(":")
+        print(json.dumps(child(args.child, args.folder, backend, precision, args.threads,
+                               args.model, args.batch_size, args.out)))
+        return
+    import torch
+
+    command = " ".join(["python", "evaluation/benchmarks/scale.py", "--base", str(args.base),
+                        "--scales", *map(str, args.scales), "--configs", *args.configs,
+                        "--threads", str(args.threads)])
+    result: dict = {
+        "command": command,
+        "machine": {"cpus": os.cpu_count(), "threads": args.threads,
+                    "processor": platform.processor() or platform.machine(),
+                    "python": platform.python_version(), "torch": torch.__version__},
+        "base_utterances": args.base, "batch_size": args.batch_size, "seed": args.seed,
+        "runs": [],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        result["workloads"] = {str(k): v for k, v in
+                               build(args.shared, args.base, args.scales, root / "in",
+                                     args.seed).items()}
+        print(json.dumps(result["workloads"]), flush=True)
+        for config in args.configs:
+            for scale in args.scales:
+                folder = root / "in" / f"x{scale}"
+                raw = _run_child("raw", folder, config, args, root / "out")
+                e2e = _run_child("e2e", folder, config, args, root / f"out-{config}-{scale}"
+                                 .replace(":", "-"))
+                shutil.rmtree(root / f"out-{config}-{scale}".replace(":", "-"))
+                run = {"config": config, "scale": scale, "raw": raw, "end_to_end": e2e,
+                       "end_to_end_vs_raw": round(e2e["utterances_per_second"]
+                                                  / raw["utterances_per_second"], 3)}
+                result["runs"].append(run)
+                print(json.dumps(run), flush=True)
+                (HERE / "scale.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
