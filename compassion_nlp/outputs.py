@@ -235,8 +235,7 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
                 progress(done_sources, len(sources), summary)
 
     events = score_rows(scorer, [(position[s], s) for s in sources], format=format,
-                        batch_size=batch_size, done=done_ids,
-                        reports=out / "reports" if reports else None)
+                        batch_size=batch_size, done=done_ids)
     encounter_rows: list[dict[str, Any]] = []
     try:
         for event in events:

@@ -16,7 +16,6 @@ import contextlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .readers import Source
@@ -75,7 +74,7 @@ def encounter_rows(scored: Any) -> EncounterScored:
 
 def score_rows(
     scorer: Scorer, sources: Iterable[tuple[int, Source]], *, format: str | None,
-    batch_size: int, done: set[str], reports: Path | None,
+    batch_size: int, done: set[str],
 ) -> Iterator[Event]:
     """Read and score ``(position, source)`` pairs in one process; encounters whose id is in
     ``done`` are read but not scored."""
@@ -112,10 +111,6 @@ def score_rows(
                               keep=keep, on_read=on_read):
         yield from reads
         reads.clear()
-        if reports is not None:
-            from .feedback import write_report
-
-            write_report(scored, reports)
         yield encounter_rows(scored)
     yield from reads
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,9 +234,6 @@ def merge_shards(paths: Iterable[str | Path], out: str | Path | None = None) -> 
                 ignore_index=True)
         summary.failures = list(zip(failures["source"], failures["error"], strict=True))
         atomic_write(out / "failures.csv", lambda tmp: failures.to_csv(tmp, index=False))
-        for folder, _ in shards:
-            if (folder / "reports").is_dir():
-                shutil.copytree(folder / "reports", out / "reports", dirs_exist_ok=True)
         runs = [json.loads((folder / "run.json").read_text(encoding="utf-8"))
                 for folder, _ in shards]
         counts = ("sources", "encounters_scored", "encounters_skipped",

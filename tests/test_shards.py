@@ -219,3 +219,16 @@ def test_progress_is_reported_as_each_source_is_finished(
     again = score_to_folder(scorer, [source], tmp_path / "out", progress=progress)
     assert (again.encounters, again.skipped) == (1, first.encounters)
     assert calls[-1][:3] == (total + 1, total + 1, 1)
+
+
+def test_reports_are_refused_in_a_sharded_run(tmp_path: Path) -> None:
+    """The reports compare each encounter with the whole run: they are written from the
+    merged folder (compassion-nlp report), never per shard."""
+    from compassion_nlp.scoring import Scorer
+
+    from .helpers import HashClassifier
+
+    with pytest.raises(CompassionError) as info:
+        score_to_folder(Scorer(HashClassifier()), [tmp_path], tmp_path / "out",  # type: ignore[arg-type]
+                        reports=True, num_shards=2, shard_index=0)
+    assert info.value.code == "E042" and "compassion-nlp report" in str(info.value)
