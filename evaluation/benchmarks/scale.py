@@ -220,6 +220,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--update", action="store_true",
+                        help="keep the runs of other configurations in scale.json (the same "
+                        "workloads) and replace those of --configs")
     parser.add_argument("--child", choices=("raw", "e2e"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -251,6 +254,12 @@ def main() -> None:
                                build(args.shared, args.base, args.scales, root / "in",
                                      args.seed).items()}
         print(json.dumps(result["workloads"]), flush=True)
+        if args.update and (HERE / "scale.json").exists():
+            kept = json.loads((HERE / "scale.json").read_text())
+            if kept["workloads"] != result["workloads"]:
+                raise SystemExit("--update: scale.json was measured on other workloads")
+            result["runs"] = [r for r in kept["runs"] if r["config"] not in args.configs]
+            result["command"] = kept["command"] + " && " + command + " --update"
         for config in args.configs:
             for scale in args.scales:
                 folder = root / "in" / f"x{scale}"
