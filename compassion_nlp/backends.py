@@ -347,6 +347,8 @@ class OnnxClassifier(UtteranceClassifier):
         options.intra_op_num_threads = int(threads or 0)
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # idle threads sleep instead of spinning: reading and segmenting run beside the model
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         return cls(session, tokenizer, config, precision=chosen, file=file)

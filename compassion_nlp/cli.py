@@ -231,6 +231,15 @@ def score_cli(
     shard_index: int | None = typer.Option(
         None, "--shard-index", help="The shard this run scores, 0 to N-1 "
         "(e.g. $SLURM_ARRAY_TASK_ID)."),
+    ray: str | None = typer.Option(
+        None, "--ray", help="Score on Ray (pip install 'compassion-nlp[ray]'): 'auto' joins "
+        "the cluster of `ray start`, 'local' starts Ray here, or a cluster address. Every node "
+        "must see the transcripts and the model at the same paths."),
+    ray_actors: int | None = typer.Option(
+        None, "--ray-actors", help="Ray actors, each loading the model once (default: the "
+        "cluster's CPUs / --ray-cpus-per-actor)."),
+    ray_cpus_per_actor: int = typer.Option(
+        2, "--ray-cpus-per-actor", help="CPUs (and model threads) per Ray actor."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each file."),
 ) -> None:
     """Score transcripts: utterance labels, cues and responses, encounter scores, highlights."""
@@ -238,7 +247,7 @@ def score_cli(
 
     from .backends import check_backend
     from .outputs import check_reports_with_shards, score_to_folder
-    from .scoring import load
+    from .scoring import ScorerSpec, default_model_path
     from .shards import check_shards
 
     _setup_logging(verbose)
@@ -265,16 +274,32 @@ def score_cli(
             from .reports import check_pdf
 
             check_pdf()
-        scorer = load(model, roles=_roles(role, roles_file), setting=_setting(setting),
-                      threads=threads, precision=precision, max_mb=max_mb,
-                      single_speaker=single_speaker, backend=backend)
-        start = time.perf_counter()
-        with _progress("scoring") as update:
-            summary = score_to_folder(scorer, paths, out, format=format, ext=ext, force=force,
-                                      batch_size=batch_size, reports=reports,
-                                      redact=redact, pdf=pdf, progress=update,
-                                      checkpoint_every_s=checkpoint_every,
-                                      num_shards=num_shards, shard_index=shard_index)
+        check_option("--ray-actors", ray_actors, integer=True)
+        check_option("--ray-cpus-per-actor", ray_cpus_per_actor, integer=True)
+        spec = ScorerSpec(str(model or default_model_path()), backend=backend,
+                          precision=precision, threads=threads,
+                          roles=tuple(_roles(role, roles_file).items()),
+                          setting=_setting(setting), max_mb=max_mb,
+                          single_speaker=single_speaker)
+        spec.check()
+        runs = dict(format=format, ext=ext, batch_size=batch_size, force=force,
+                    reports=reports, redact=redact, pdf=pdf,
+                    checkpoint_every_s=checkpoint_every, num_shards=num_shards,
+                    shard_index=shard_index)
+        if ray is not None:
+            from .distributed import score_on_ray
+
+            start = time.perf_counter()
+            with _progress("scoring on Ray") as update:
+                summary = score_on_ray(
+                    paths, out, spec, address=None if ray == "local" else ray,
+                    num_actors=ray_actors, cpus_per_actor=ray_cpus_per_actor,
+                    progress=update, **runs)
+        else:
+            scorer = spec.load()
+            start = time.perf_counter()
+            with _progress("scoring") as update:
+                summary = score_to_folder(scorer, paths, out, progress=update, **runs)
         seconds = time.perf_counter() - start
     except CompassionError as exc:
         raise _fail(exc) from None

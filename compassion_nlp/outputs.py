@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +37,7 @@ from .model import Encounter, Role, Setting, utterances_dataframe
 from .pipeline import read_sources
 from .readers import Source, check_format, discover
 from .roles import check_mapping_used, speaker_keys
-from .rows import SourceRead, score_rows
+from .rows import Event, SourceRead, score_rows
 from .runfolder import Checkpoint, lock_folder
 from .scoring import ScorerSpec
 from .shards import (
@@ -61,6 +61,9 @@ from .tables import (
 
 if TYPE_CHECKING:
     from .scoring import Scorer
+
+#: ``producer(sources, done, reports)``: the events of scoring ``(position, source)`` pairs
+Producer = Callable[[list[tuple[int, Source]], set[str]], Iterator[Event]]
 
 
 @dataclass
@@ -146,6 +149,7 @@ def score_to_folder(
     checkpoint_every_s: float = 10.0,
     num_shards: int | None = None,
     shard_index: int | None = None,
+    producer: Producer | None = None,
 ) -> RunSummary:
     """Score transcripts and write the tables into ``out`` (see the module docstring).
 
@@ -173,22 +177,31 @@ def score_to_folder(
         num_shards, shard_index: score only the sources of shard ``shard_index`` (0-based) of
             ``num_shards``, into ``out/shards/<i>-of-<N>/`` (see :mod:`compassion_nlp.shards`;
             :func:`~compassion_nlp.shards.merge_shards` merges them).
+        producer: where the scoring happens: called as ``producer(sources, done)`` with the
+            ``(position, source)`` pairs to score and the ids of encounters already done, it
+            yields the events of
+            :func:`compassion_nlp.rows.score_rows` in the order of the sources. Default: this
+            process (``score_rows`` with ``scorer``); :mod:`compassion_nlp.distributed` gives
+            one that scores on Ray.
     """
     out = Path(out)
     check_table_path(out / f"encounters{ext}")
     check_option("batch_size", batch_size, integer=True)
-    if isinstance(scorer, ScorerSpec):
-        scorer = scorer.load()
     shards = check_shards(num_shards, shard_index)
     check_reports_with_shards(reports, shards[0])
+    if isinstance(scorer, ScorerSpec):
+        scorer = scorer.load() if producer is None else scorer.unloaded()
+    if producer is None:
+        def producer(sources: list[tuple[int, Source]], done: set[str]) -> Iterator[Event]:
+            return score_rows(scorer, sources, format=format, batch_size=batch_size, done=done)
     if shards[0] > 1:
         out = shard_folder(out, *shards)
     check_writable_folder(out)
     with lock_folder(out):
-        return _score_locked(scorer, paths, out, format=format, ext=ext, force=force,
-                             batch_size=batch_size, reports=reports, redact=redact, pdf=pdf,
-                             progress=progress, checkpoint_every_s=checkpoint_every_s,
-                             shards=shards)
+        return _score_locked(scorer, paths, out, ext=ext, force=force, reports=reports,
+                             redact=redact, pdf=pdf, progress=progress,
+                             checkpoint_every_s=checkpoint_every_s, shards=shards,
+                             producer=producer)
 
 
 def check_reports_with_shards(reports: bool, num_shards: int | None) -> None:
@@ -199,10 +212,10 @@ def check_reports_with_shards(reports: bool, num_shards: int | None) -> None:
 
 
 def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
-                  format: str | None, ext: str, force: bool, batch_size: int, reports: bool,
-                  redact: bool, pdf: bool,
+                  ext: str, force: bool, reports: bool, redact: bool, pdf: bool,
                   progress: Callable[[int, int, RunSummary], None] | None,
-                  checkpoint_every_s: float, shards: tuple[int, int]) -> RunSummary:
+                  checkpoint_every_s: float, shards: tuple[int, int],
+                  producer: Producer) -> RunSummary:
     checkpoint = Checkpoint(out, TABLES, every_s=checkpoint_every_s)
     if force:
         checkpoint.clear()
@@ -234,8 +247,7 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
             if progress is not None:
                 progress(done_sources, len(sources), summary)
 
-    events = score_rows(scorer, [(position[s], s) for s in sources], format=format,
-                        batch_size=batch_size, done=done_ids)
+    events = producer([(position[s], s) for s in sources], done_ids)
     encounter_rows: list[dict[str, Any]] = []
     try:
         for event in events:

@@ -177,3 +177,47 @@ def read_string(
     """
     return prepare(parse_string(text, format=format, encounter_id=encounter_id),
                    roles=roles, setting=setting, config=config)
+
+
+
+def read_ahead(results: Iterator[ReadResult], *, ahead: int = 8) -> Iterator[ReadResult]:
+    """``results`` produced in a background thread, up to ``ahead`` sources ahead of the
+    consumer, so that reading and segmenting overlap with the classifier (which releases the
+    GIL). Results come in the same order; an exception of the reader is raised here; the thread
+    stops when the consumer stops."""
+    import queue
+    import threading
+
+    box: queue.Queue[tuple[ReadResult | None, BaseException | None]] = queue.Queue(ahead)
+    stop = threading.Event()
+
+    def put(item: tuple[ReadResult | None, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for result in results:
+                if not put((result, None)):
+                    return
+            put((None, None))
+        except BaseException as exc:  # noqa: BLE001 - raised again in the consumer
+            put((None, exc))
+
+    thread = threading.Thread(target=produce, name="compassion-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            result, exc = box.get()
+            if exc is not None:
+                raise exc
+            if result is None:
+                return
+            yield result
+    finally:
+        stop.set()

@@ -31,7 +31,7 @@ from .highlights import Highlight, highlights
 from .linking import CueLink, link_cues
 from .measures import CompassionScore, compassion_score
 from .model import Encounter, Role, Setting
-from .pipeline import prepare_one, read, read_sources, read_string
+from .pipeline import prepare_one, read, read_ahead, read_sources, read_string
 from .readers import Source, discover
 from .tables import (
     cues_frame,
@@ -276,9 +276,9 @@ class Scorer:
             found.extend(discover(paths)[0])
         pending: list[Encounter] = []
         size = 0
-        results = read_sources(found, format=format, roles=self.roles, setting=self.setting,
-                               max_mb=self.max_mb, config=self.config,
-                               single_speaker=self.single_speaker)
+        results = read_ahead(read_sources(
+            found, format=format, roles=self.roles, setting=self.setting, max_mb=self.max_mb,
+            config=self.config, single_speaker=self.single_speaker))
         for done, result in enumerate(results, 1):
             if result.error is not None:
                 if errors is None:

@@ -203,6 +203,10 @@ Encoders and input framings on the earlier dev split (`python training/compare.p
 {bench_text}
 
 {_large_files()}
+
+{_scale()}
+
+{_backends()}
 """
 
 
@@ -232,6 +236,78 @@ def _large_files() -> str:
                      + " | |")
     lines += ["", f"Precision {runs[0]['precision']}. Command: "
               "`python evaluation/benchmarks/large_files.py --sizes 1 4 16 --threads 2`."]
+    return "\n".join(lines)
+
+
+def _scale() -> str:
+    """Batch scoring at 1×, 4×, 16×: the raw forward pass, end to end, and peak memory."""
+    path = HERE / "benchmarks" / "scale.json"
+    if not path.exists():
+        return "_(batch scoring at scale: not run, `python evaluation/benchmarks/scale.py`)_"
+    data = json.loads(path.read_text())
+    sizes = data["workloads"]
+    lines = [
+        "### Batch scoring at scale", "",
+        f"Workloads resampled from the shared transcripts (PriMock57, MTS-Dialog, ACI-Bench, "
+        f"QMSum; one file per encounter) at {', '.join(f'{k}×' for k in sizes)} "
+        f"{data['base_utterances']:,} utterances: "
+        + "; ".join(f"{k}× = {v['encounters']:,} encounters, {v['utterances']:,} utterances"
+                    for k, v in sizes.items())
+        + f". {data['machine']['threads']} threads, {data['machine']['cpus']} CPUs "
+        f"({data['machine']['processor']}), torch {data['machine']['torch']}; each measurement "
+        "in a fresh process, the model loaded before the clock starts. (a) the raw forward pass: "
+        "`classifier.logits` (tokenisation and the encoder, batched by length over the whole "
+        "list) on exactly the utterances scored; (b) `score_to_folder` as `compassion-nlp "
+        "score` runs it (read, roles, segment, classify, link, score, highlights, checkpoints, "
+        "Parquet tables); (c) the end-to-end process's peak resident memory.", "",
+        "| backend | size | (a) raw utt/s | (b) end to end s | utt/s | encounters/s | (b)/(a) "
+        "| (c) peak memory | other processes' CPU |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in data["runs"]:
+        raw, e2e = run["raw"], run["end_to_end"]
+        other = max(raw["cpu_share_of_other_processes"], e2e["cpu_share_of_other_processes"])
+        lines.append(
+            f"| {run['config'].replace(':', ' ')} | {run['scale']}× | "
+            f"{raw['utterances_per_second']:,.0f} | {e2e['seconds']:,.1f} | "
+            f"{e2e['utterances_per_second']:,.0f} | {e2e['encounters_per_second']:,.1f} | "
+            f"{run['end_to_end_vs_raw']:.2f} | {e2e['peak_rss_mb']:,.0f} MB | "
+            f"{other * 100:.1f} % |")
+    by_config: dict[str, list[dict]] = {}
+    for run in data["runs"]:
+        by_config.setdefault(run["config"], []).append(run)
+    linear = []
+    for config, runs in by_config.items():
+        runs = sorted(runs, key=lambda r: r["scale"])
+        per = [1e3 * r["end_to_end"]["seconds"] / r["end_to_end"]["utterances"] for r in runs]
+        linear.append(f"{config.replace(':', ' ')} " + " / ".join(f"{x:.2f}" for x in per))
+    lines += ["", "End-to-end milliseconds per utterance at each size (flat = linear cost): "
+              + "; ".join(linear) + ".", "", f"Command: `{data['command']}`."]
+    return "\n".join(lines)
+
+
+def _backends() -> str:
+    """Labels of the faster backends against torch float32 on the test split."""
+    path = HERE / "classifier" / "backends.json"
+    if not path.exists():
+        return "_(backend agreement: not run, `python evaluation/classifier/backends.py`)_"
+    data = json.loads(path.read_text())
+    lines = [
+        "### Do the faster backends keep the labels?", "",
+        f"Against torch float32 on the {data['utterances']:,} utterances of the test split "
+        f"(target: the same five labels on ≥ {data['target_label_agreement'] * 100:.1f} % of "
+        f"utterances; torch float32 macro-F1 {data['torch_float32_macro_f1']:.3f}):", "",
+        "| backend | same labels | utterances changed | max / mean / 99th pct. probability "
+        "difference | macro-F1 | target met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, c in data["configurations"].items():
+        lines.append(
+            f"| {name} | {c['label_agreement'] * 100:.2f} % | {c['utterances_changed']} | "
+            f"{c['max_probability_difference']:.2g} / {c['mean_probability_difference']:.2g} / "
+            f"{c['p99_probability_difference']:.2g} | {c['macro_f1']:.3f} | "
+            f"{'yes' if c['target_met'] else 'no'} |")
+    lines += ["", "Command: `python evaluation/classifier/backends.py`."]
     return "\n".join(lines)
 
 

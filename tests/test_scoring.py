@@ -249,3 +249,41 @@ def test_score_names_the_files_it_did_not_read(tiny_model_dir: Path, tmp_path: P
     assert result.exit_code == 0, result.output
     assert "1 file(s) not read (not a transcript extension)" in result.output
     assert "scan.png" in result.output
+
+
+def test_read_ahead_keeps_the_order_raises_the_readers_error_and_stops_with_the_consumer(
+) -> None:
+    import threading
+    import time
+
+    from compassion_nlp.pipeline import read_ahead
+
+    assert list(read_ahead(iter(range(50)), ahead=3)) == list(range(50))  # type: ignore[arg-type]
+
+    def failing():  # type: ignore[no-untyped-def]
+        yield 1
+        raise ValueError("reader bug")
+
+    seen = []
+    with pytest.raises(ValueError, match="reader bug"):
+        for item in read_ahead(failing()):
+            seen.append(item)
+    assert seen == [1]
+
+    made = []
+
+    def endless():  # type: ignore[no-untyped-def]
+        n = 0
+        while True:
+            made.append(n)
+            yield n
+            n += 1
+
+    stream = read_ahead(endless(), ahead=2)
+    assert next(stream) == 0
+    stream.close()  # the consumer stops: the reader thread must stop too
+    deadline = time.monotonic() + 5
+    while any(t.name == "compassion-read-ahead" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the read-ahead thread did not stop"
+        time.sleep(0.05)
+    assert len(made) <= 5  # it read at most a few sources ahead

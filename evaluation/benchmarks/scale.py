@@ -71,9 +71,7 @@ def _csv_row(path: Path, row: int) -> str:
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader)
-        for number, values in enumerate(reader, 1):
-            if number == row:
-                break
+        values = next(v for number, v in enumerate(reader, 1) if number == row)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -119,6 +117,34 @@ def build(shared: Path, base: int, scales: list[int], root: Path, seed: int) -> 
     return sizes
 
 
+def _busy_seconds() -> float:
+    """CPU seconds spent by every process on the machine so far (``/proc/stat``)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class _Quiet:
+    """How much CPU other processes used while a measurement ran (share of the machine)."""
+
+    def __enter__(self) -> _Quiet:
+        self.busy, self.own, self.wall = _busy_seconds(), _own_seconds(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall = time.perf_counter() - self.wall
+        others = (_busy_seconds() - self.busy) - (_own_seconds() - self.own)
+        self.other_share = round(max(others, 0.0) / (wall * (os.cpu_count() or 1)), 3)
+
+
+def _own_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 def _peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -142,29 +168,34 @@ def child(mode: str, folder: Path, backend: str, precision: str, threads: int,
     warm = [ClassifierInput("That sounds really hard for you.", "clinician",
                             "I have not been sleeping since my wife died.", "patient")] * 64
     clf.logits(warm, batch_size=batch_size)
-    load_avg = os.getloadavg()[0]
     if mode == "raw":
         from compassion_nlp.pipeline import read_paths
         from compassion_nlp.scoring import classifier_inputs
 
         items = [item for result in read_paths([folder]) for enc in result.encounters
                  for item in classifier_inputs(enc)]
-        start = time.perf_counter()
-        clf.logits(items, batch_size=batch_size)
-        seconds = time.perf_counter() - start
+        with _Quiet() as quiet:
+            start = time.perf_counter()
+            clf.logits(items, batch_size=batch_size)
+            seconds = time.perf_counter() - start
+        tokens = sum(int(clf.encode(items[i:i + 512], return_tensors="np")["attention_mask"]
+                         .sum()) for i in range(0, len(items), 512))
         return {"utterances": len(items), "seconds": round(seconds, 2),
                 "utterances_per_second": round(len(items) / seconds, 1),
-                "load_average_before": round(load_avg, 2), "peak_rss_mb": _peak_mb()}
+                "mean_tokens_per_input": round(tokens / len(items), 1),
+                "tokens_per_second": round(tokens / seconds),
+                "cpu_share_of_other_processes": quiet.other_share, "peak_rss_mb": _peak_mb()}
     from compassion_nlp.outputs import score_to_folder
 
-    start = time.perf_counter()
-    summary = score_to_folder(scorer, [folder], out, batch_size=batch_size)
-    seconds = time.perf_counter() - start
+    with _Quiet() as quiet:
+        start = time.perf_counter()
+        summary = score_to_folder(scorer, [folder], out, batch_size=batch_size)
+        seconds = time.perf_counter() - start
     return {"utterances": summary.utterances, "encounters": summary.encounters,
             "failures": len(summary.failures), "seconds": round(seconds, 2),
             "utterances_per_second": round(summary.utterances / seconds, 1),
             "encounters_per_second": round(summary.encounters / seconds, 2),
-            "load_average_before": round(load_avg, 2), "peak_rss_mb": _peak_mb()}
+            "cpu_share_of_other_processes": quiet.other_share, "peak_rss_mb": _peak_mb()}
 
 
 def _run_child(mode: str, folder: Path, config: str, args: argparse.Namespace,
@@ -193,6 +224,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--update", action="store_true",
+                        help="keep the runs of other configurations in scale.json (the same "
+                        "workloads) and replace those of --configs")
     parser.add_argument("--child", choices=("raw", "e2e"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -202,8 +236,11 @@ def main() -> None:
         print(json.dumps(child(args.child, args.folder, backend, precision, args.threads,
                                args.model, args.batch_size, args.out)))
         return
+    import logging
+
     import torch
 
+    logging.disable(logging.WARNING)  # the readers' warnings about the shared transcripts
     command = " ".join(["python", "evaluation/benchmarks/scale.py", "--base", str(args.base),
                         "--scales", *map(str, args.scales), "--configs", *args.configs,
                         "--threads", str(args.threads)])
@@ -221,6 +258,12 @@ def main() -> None:
                                build(args.shared, args.base, args.scales, root / "in",
                                      args.seed).items()}
         print(json.dumps(result["workloads"]), flush=True)
+        if args.update and (HERE / "scale.json").exists():
+            kept = json.loads((HERE / "scale.json").read_text())
+            if kept["workloads"] != result["workloads"]:
+                raise SystemExit("--update: scale.json was measured on other workloads")
+            result["runs"] = [r for r in kept["runs"] if r["config"] not in args.configs]
+            result["command"] = kept["command"] + " && " + command + " --update"
         for config in args.configs:
             for scale in args.scales:
                 folder = root / "in" / f"x{scale}"
