@@ -1,0 +1,1 @@
+"""Validity report of the shipped model (``python evaluation/validity/validity.py``)."""
