@@ -701,8 +701,8 @@ def headline(results: dict, extras: dict) -> list[str]:
             parts.append(f"{MEASURE_NAMES[k]} ρ = {_ci(m.get('rho'), m.get('ci95'))} "
                          f"(n = {m.get('n', '?')})")
         lines.append(f"- **Encounter measures, model- vs gold-derived** (Spearman ρ, the "
-                     f"{enc.get('fully_annotated', '?')} fully annotated test encounters — "
-                     "counselling sources only: " + ", ".join(
+                     f"{enc.get('fully_annotated', '?')} fully annotated test encounters: "
+                     + ", ".join(
                          f"{s} {n}" for s, n in (enc.get("fully_annotated_by_source") or {})
                          .items()) + "): " + "; ".join(parts) + ".")
     cal = (results.get("calibration") or {}).get("labels") or {}
