@@ -120,7 +120,7 @@ def test_encounter_measures_from_gold_and_model_labels() -> None:
     assert row["response_rate"] == 0.5
     assert row["missed_opportunities"] == 1
     assert row["empathic_per_10"] == pytest.approx(10 / 4)  # 1 of 4 clinician utterances
-    assert row["cue_per_10"] == pytest.approx(10 * 2 / 3)
+    assert row["cue_per_10"] == pytest.approx(10.0)  # "No." is a back-channel: 2 of 2
     # the model misses the empathic response and marks the history question PURSUING
     model = _labels(n, {2: [Q], 4: [Q], 5: [P]})
     row = v.encounter_measures(encounter, model)
@@ -287,7 +287,8 @@ def test_render_minimal_without_sibling_results() -> None:
 
 
 def test_render_with_sibling_results() -> None:
-    crossdomain = {"datasets": {"epitome-reddit": {"n": 300, "labels": {
+    crossdomain = {"datasets": {"epitome-reddit": {"n": 300, "mapping": {"ER": "EMPATHIC"},
+                                                   "labels": {
         "EMPATHIC": {"precision": 0.5, "recall": 0.4, "f1": 0.44, "f1_ci95": [0.3, 0.55],
                      "support": 40}}}}}
     known = {"overall": {"share": 0.81, "ci95": [0.7, 0.9], "n": 120},
@@ -298,7 +299,8 @@ def test_render_with_sibling_results() -> None:
                                  "epitome": epitome})
     assert "crossdomain.py`" not in text and "known_groups.py`" not in text
     assert "**epitome-reddit** (300 utterances)" in text
-    assert "| EMPATHIC | 0.50 | 0.40 | 0.44 (0.30–0.55) | 40 |" in text
+    assert "| EMPATHIC | 40 | – | – | 0.50 | 0.40 | 0.44 (0.30–0.55) | – |" in text
+    assert "Mapping: ER → EMPATHIC." in text
     assert "0.81 (0.70–0.90)" in text and "| large | 60 | 0.90 (0.80–0.97) |" in text
     assert "| missed cue | 30 | 0.70 |" in text
     assert "epitome.py --data PATH" not in text

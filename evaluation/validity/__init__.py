@@ -1,1 +1,1 @@
-"""Validity report of the shipped model (``python evaluation/validity/validity.py``)."""
+"""Validity studies of the shipped model (issue 12)."""

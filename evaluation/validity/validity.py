@@ -938,6 +938,20 @@ def _prf_cells(m: dict) -> str:
     return "; ".join(parts) or "–"
 
 
+def _label_rows(labels: dict) -> list[str]:
+    rows = []
+    for label, m in (labels or {}).items():
+        if not isinstance(m, dict):
+            continue
+        rows.append(f"| {label} | {_first(m, 'support', 'positives', default='–')} | "
+                    f"{_f(m.get('base_rate'))} | {_f(m.get('predicted_rate'))} | "
+                    f"{_ci(m.get('precision'), m.get('precision_ci95'))} | "
+                    f"{_ci(m.get('recall'), m.get('recall_ci95'))} | "
+                    f"{_ci(m.get('f1'), _first(m, 'f1_ci95', 'f1_ci'))} | "
+                    f"{_f(m.get('kappa'))} |")
+    return rows
+
+
 def section_crossdomain(d: dict | None) -> list[str]:
     lines = ["", "## 6. Cross-domain, zero-shot", ""]
     if not d:
@@ -948,27 +962,74 @@ def section_crossdomain(d: dict | None) -> list[str]:
         datasets = {k: v for k, v in d.items() if isinstance(v, dict) and "labels" in v}
     if d.get("description") or d.get("note"):
         lines += [str(d.get("description") or d.get("note")), ""]
+    boot = d.get("bootstrap")
+    if isinstance(boot, dict):
+        unit = boot.get("unit")
+        unit = ", ".join(f"{k}: {v}" for k, v in unit.items()) if isinstance(unit, dict) else unit
+        lines += [f"Model `{d.get('model', '?')}` in {d.get('precision', '?')}; intervals "
+                  f"{boot.get('interval', '95 %')}, {boot.get('reps', '?')} resamples "
+                  f"(unit: {unit}). Source: `evaluation/validity/crossdomain.json`.", ""]
     if not datasets:
         return lines + ["`crossdomain.json` holds no per-dataset results (keys: "
                         + ", ".join(sorted(d)) + ")."]
+    header_row = ["| label | positives | base rate | predicted rate | precision (95 % CI) | "
+                  "recall (95 % CI) | F1 (95 % CI) | κ |", "|---|---|---|---|---|---|---|---|"]
     for name, ds in datasets.items():
+        if not isinstance(ds, dict):
+            continue
         header = f"**{name}**"
-        n = _first(ds, "n", "utterances", "items")
+        n = _first(ds, "utterances", "n", "items")
         if n is not None:
-            header += f" ({n} utterances)"
-        for key in ("mapping", "note", "description"):
-            if ds.get(key):
-                header += f": {ds[key]}" if isinstance(ds[key], str) else ""
-        lines += [header, "", "| label | precision | recall | F1 | positives |",
-                  "|---|---|---|---|---|"]
-        for label, m in (ds.get("labels") or {}).items():
-            if not isinstance(m, dict):
-                continue
-            lines.append(f"| {label} | {_ci(m.get('precision'), m.get('precision_ci95'))} | "
-                         f"{_ci(m.get('recall'), m.get('recall_ci95'))} | "
-                         f"{_ci(m.get('f1'), _first(m, 'f1_ci95', 'f1_ci'))} | "
-                         f"{_first(m, 'support', 'positives', default='–')} |")
+            header += f" ({n} utterances"
+            groups = ds.get("groups")
+            header += f", {groups} groups)" if groups is not None else ")"
+        lines += [header, ""]
+        mapping = ds.get("mapping")
+        if isinstance(mapping, dict) and mapping:
+            lines += ["Mapping: " + "; ".join(f"{k} → {v}" for k, v in mapping.items()) + ".",
+                      ""]
+        caveats = ds.get("caveats")
+        if isinstance(caveats, dict) and caveats:
+            lines += ["Caveats: " + "; ".join(f"{k}: {v}" for k, v in caveats.items()) + ".", ""]
+        elif isinstance(caveats, str) and caveats:
+            lines += [f"Caveats: {caveats}", ""]
+        lines += header_row + _label_rows(ds.get("labels") or {})
+        clean = ds.get("without_overlap")
+        overlap = ds.get("overlap") or {}
+        if isinstance(clean, dict) and clean.get("labels"):
+            lines += ["", f"Without the {overlap.get('utterances', '?')} utterances whose text "
+                      "is also in the training corpus:", ""] + header_row \
+                + _label_rows(clean["labels"])
+        elif isinstance(clean, str):
+            lines += ["", f"Overlap with the training corpus: {clean}."]
         lines.append("")
+    return lines
+
+
+_SHARE_KEYS = ("share_correct", "share_right", "share", "accuracy", "concordance")
+
+
+def _known_groups_block(d: dict) -> list[str]:
+    """The overall share of pairs ranked right and every ``by_*`` breakdown of one block."""
+    lines: list[str] = []
+    overall = _first(d, "overall", "pooled", default=d)
+    share = _first(overall, *_SHARE_KEYS)
+    if share is not None:
+        ci = _first(overall, "ci95", "share_ci95")
+        n = _first(overall, "n", "pairs", default="?")
+        lines.append(f"Pairs ranked the expected way: **{_ci(share, ci)}** (n = {n}).")
+    for key, groups in d.items():
+        if not key.startswith("by_") or not isinstance(groups, dict) or not groups:
+            continue
+        title = key[3:].replace("_", " ")
+        lines += ["", f"By {title}:", "", f"| {title} | pairs | ranked right (95 % CI) |",
+                  "|---|---|---|"]
+        for name, m in groups.items():
+            if isinstance(m, dict):
+                value = _first(m, *_SHARE_KEYS)
+                ci = _first(m, "ci95", "share_ci95")
+                lines.append(f"| {name} | {_first(m, 'n', 'pairs', default='–')} | "
+                             f"{_ci(value, ci)} |")
     return lines
 
 
@@ -979,28 +1040,17 @@ def section_known_groups(d: dict | None) -> list[str]:
                         "command again, or `--all`)."]
     if d.get("description") or d.get("note"):
         lines += [str(d.get("description") or d.get("note")), ""]
-    overall = _first(d, "overall", "pooled", default=d)
-    share = _first(overall, "share_correct", "share", "accuracy", "concordance")
-    if share is not None:
-        ci = _first(overall, "ci95", "share_ci95")
-        n = _first(overall, "n", "pairs", default="?")
-        lines.append(f"Pairs ranked the expected way: **{_ci(share, ci)}** (n = {n}).")
-    for key, title in (("by_gap", "By gap"), ("by_kind", "By kind")):
-        groups = d.get(key)
-        if not isinstance(groups, dict) or not groups:
-            continue
-        lines += ["", f"{title}:", "", "| group | pairs | ranked right (95 % CI) |",
-                  "|---|---|---|"]
-        for name, m in groups.items():
-            if isinstance(m, dict):
-                value = _first(m, "share_correct", "share", "accuracy")
-                ci = _first(m, "ci95", "share_ci95")
-                lines.append(f"| {name} | {_first(m, 'n', 'pairs', default='–')} | "
-                             f"{_ci(value, ci)} |")
-    if len(lines) == 3:
-        lines.append("`known_groups.json` holds no recognised keys (" + ", ".join(sorted(d))
-                     + ").")
-    return lines
+    body = _known_groups_block(d)
+    measures = d.get("measures")
+    if isinstance(measures, dict):
+        for name, block in measures.items():
+            if isinstance(block, dict):
+                sub = _known_groups_block(block)
+                if sub:
+                    body += ["", f"**{MEASURE_NAMES.get(name, name)}**", ""] + sub
+    if not body:
+        body = ["`known_groups.json` holds no recognised keys (" + ", ".join(sorted(d)) + ")."]
+    return lines + body
 
 
 def section_epitome(d: dict | None) -> list[str]:
