@@ -102,17 +102,24 @@ MEASURE_NAMES = {
 
 #: hand categories (error_categories.csv), with what each means
 HAND_CATEGORIES = {
-    "history-taking question": "a biomedical or factual question read as PURSUING",
+    "history-taking or factual question": "a biomedical or factual question read as PURSUING "
+                                          "or INCLUSIVE",
     "courtesy sorry": "an apology for a delay, a repair or a procedure read as EMPATHIC",
     "reassurance": "generic or dismissive reassurance read as a response",
-    "negation": "a denied worry or symptom read as CUE (or the reverse)",
-    "procedural chairing": "turn allocation or agenda talk read as INCLUSIVE",
-    "ritual thanks or politeness": "a thank-you or courtesy with no appreciation of content",
+    "negation": "a denied or contrasted worry or feeling read wrongly",
+    "procedural chairing": "agenda-setting, task assignment or turn allocation read as "
+                           "INCLUSIVE or PURSUING",
+    "ritual thanks or politeness": "a thank-you, good wish or courtesy with no appreciation "
+                                   "of content",
     "information or advice": "information, advice or instruction read as a response act",
-    "context needed": "the label depends on turns the model does not see or cannot weigh",
-    "implicit or indirect": "a hint, not a named feeling (missed CUE) or an oblique response",
+    "context needed": "the label depends on talk the model does not see (a sentence fragment, "
+                      "a written question whose earlier sentences carry the feeling)",
+    "implicit or indirect": "a hint or an event without a named feeling (CUE), or an oblique "
+                            "response or invitation",
     "long multi-act utterance": "one act buried in a long utterance of several",
-    "arguable gold": "the gold label is debatable; the model's reading is defensible",
+    "label ambiguity or arguable gold": "a boundary the codebook draws finely (EMPATHIC vs "
+                                        "CONFIRMING, PURSUING vs INCLUSIVE in counselling) or a "
+                                        "gold label the annotator marked unsure or borderline",
     "clear model error": "a textbook case the model gets wrong",
 }
 
@@ -325,7 +332,7 @@ _CLOSED_Q = re.compile(r"^(so |and |okay,? |ok,? |right,? )?(do|did|does|is|are|
 _CHAIR = re.compile(r"\b(next|move on|moving on|agenda|item|let's|let us|minutes|start|"
                     r"begin|over to|go ahead|hand over)\b", re.I)
 _THANKS = re.compile(r"\b(thank|thanks|cheers)\b", re.I)
-_NEGATION = re.compile(r"\b(not|no|never|n't|nothing|none)\b[^.?!]{0,40}\b(worr|pain|scar|"
+_NEGATION = re.compile(r"\b(not|no|never|nothing|none|\w+n't)\b[^.?!]{0,40}\b(worr|pain|scar|"
                        r"anxious|stress|problem|concern|upset|bother|sad|depress|hurt)", re.I)
 
 
