@@ -307,3 +307,9 @@ def test_render_with_sibling_results() -> None:
     # unknown shapes are shown as what they hold, not a crash
     odd = v.render(_minimal(), {"crossdomain": {"something": 1}, "known_groups": {"x": 2}})
     assert "holds no per-dataset results" in odd and "holds no recognised keys" in odd
+
+
+def test_number_formatting() -> None:
+    assert v._f(-0.001) == "0.00" and v._f(float("nan")) == "–" and v._f(None) == "–"
+    assert v._ci(0.1, [-0.15, 0.34]) == "0.10 (-0.15 to 0.34)"
+    assert v._ci(0.5, [0.3, 0.7]) == "0.50 (0.30–0.70)"

@@ -74,6 +74,9 @@ ECE_TARGET = 0.05
 #: encounters needed to report ρ at all, and to give it a bootstrap interval
 MIN_N_RHO = 5
 MIN_N_CI = 10
+#: fewer gold positives than this (per source, or encounters with a non-zero measure) are
+#: flagged in the tables
+MIN_POSITIVES = 5
 #: hand-categorised errors per label (false positives and negatives, half each where possible)
 HAND_PER_LABEL = 16
 
@@ -635,13 +638,16 @@ def _f(x: Any, digits: int = 2) -> str:
     if x is None or (isinstance(x, float) and x != x):
         return "–"
     if isinstance(x, (int, float)):
-        return f"{x:.{digits}f}"
+        text = f"{x:.{digits}f}"
+        return text.lstrip("-") if float(text) == 0 else text  # no "-0.00"
     return str(x)
 
 
 def _ci(value: Any, ci: Any, digits: int = 2) -> str:
     if isinstance(ci, (list, tuple)) and len(ci) == 2:
-        return f"{_f(value, digits)} ({_f(ci[0], digits)}–{_f(ci[1], digits)})"
+        lo, hi = _f(ci[0], digits), _f(ci[1], digits)
+        joint = " to " if lo.startswith("-") or hi.startswith("-") else "–"
+        return f"{_f(value, digits)} ({lo}{joint}{hi})"
     return _f(value, digits)
 
 
@@ -692,9 +698,12 @@ def headline(results: dict, extras: dict) -> list[str]:
     lines = ["", "## Headline numbers", ""]
     kappa = (results.get("kappa") or {}).get("labels") or {}
     ann = ((results.get("kappa") or {}).get("annotators") or {}).get("kappa") or {}
+    split = results.get("test_split") or {}
     if kappa:
-        lines.append("- **Utterance labels, model vs corpus annotators** (Cohen's κ, test split, "
-                     "all roles, 95 % CI): " + "; ".join(
+        lines.append("- **Utterance labels, model vs corpus annotators** (Cohen's κ, test split: "
+                     f"{split.get('utterances', '?')} utterances of "
+                     f"{split.get('encounters', '?')} encounters, all roles, 95 % CI): "
+                     + "; ".join(
                          f"{x} {_ci(kappa[x].get('kappa'), kappa[x].get('kappa_ci95'))}"
                          for x in LABELS if x in kappa)
                      + ". Annotator vs annotator on the double-annotated items: "
@@ -707,6 +716,18 @@ def headline(results: dict, extras: dict) -> list[str]:
             m = pooled.get(k) or {}
             parts.append(f"{MEASURE_NAMES[k]} ρ = {_ci(m.get('rho'), m.get('ci95'))} "
                          f"(n = {m.get('n', '?')})")
+        rates = [pooled[k] for k in MEASURES if k.endswith("_per_10") and pooled.get(k)
+                 and pooled[k].get("rho") is not None]
+        if rates:
+            parts.append("labels per 10 utterances ρ = "
+                         f"{_f(min(r['rho'] for r in rates))}–{_f(max(r['rho'] for r in rates))}"
+                         " across the five labels")
+        score = pooled.get("compassion_score") or {}
+        if score.get("mean_abs_difference") is not None:
+            parts.append(f"the model's compassion score differs from the gold-derived one by "
+                         f"{_f(score['mean_abs_difference'], 1)} points on average (0–100 scale;"
+                         f" means {_f(score.get('gold_mean'), 1)} gold, "
+                         f"{_f(score.get('model_mean'), 1)} model)")
         lines.append(f"- **Encounter measures, model- vs gold-derived** (Spearman ρ, the "
                      f"{enc.get('fully_annotated', '?')} fully annotated test encounters: "
                      + ", ".join(
@@ -716,10 +737,19 @@ def headline(results: dict, extras: dict) -> list[str]:
     if cal:
         target = (results.get("calibration") or {}).get("target", ECE_TARGET)
         met = all(v.get("met") for v in cal.values())
+        scored = (results.get("calibration") or {}).get("scored_roles") or {}
+        missed = [f"{x} {_f(scored[x].get('ece'), 3)}" for x in LABELS
+                  if x in scored and not scored[x].get("met")]
         lines.append(f"- **Calibration** (ECE, {(results.get('calibration') or {}).get('bins')} "
                      "equal-width bins, all test utterances): " + "; ".join(
                          f"{x} {_f(cal[x].get('ece'), 3)}" for x in LABELS if x in cal)
-                     + f" — target ≤ {target} {'met for every label' if met else 'NOT met'}.")
+                     + f" — target ≤ {target} "
+                     + ("met for every label" if met else "NOT met for " + ", ".join(
+                         x for x in LABELS if x in cal and not cal[x].get("met")))
+                     + (". On the utterances of the roles a label is scored for, not met: "
+                        + "; ".join(missed) if missed else
+                        ". Also met on the roles each label is scored for" if scored else "")
+                     + ".")
     hn = results.get("hard_negatives") or {}
     if hn:
         lines.append(f"- **Hard negatives** (behavioural suite, label_focus NONE, exact match of "
@@ -782,11 +812,14 @@ def section_kappa(k: dict | None) -> list[str]:
             cells = []
             for x in LABELS:
                 c = (m.get("labels") or {}).get(x) or {}
+                mark = "†" if c.get("support") and c["support"] < MIN_POSITIVES else ""
                 cells.append("–" if not c.get("support") else
-                             f"{_ci(c.get('kappa'), c.get('kappa_ci95'))} [{c.get('support')}]")
+                             f"{_ci(c.get('kappa'), c.get('kappa_ci95'))}{mark} "
+                             f"[{c.get('support')}]")
             lines.append(f"| {source} | {m.get('encounters')} | {m.get('utterances')} | "
                          + " | ".join(cells) + " |")
-        lines += ["", "[n] = gold positives of the label in that source's test rows."]
+        lines += ["", "[n] = gold positives of the label in that source's test rows; † fewer "
+                  f"than {MIN_POSITIVES}: the κ says little."]
     return lines
 
 
@@ -812,18 +845,48 @@ def section_encounters(e: dict | None) -> list[str]:
     pooled = e.get("pooled")
     groups = [("pooled", pooled)] + [(s, v.get("measures")) for s, v in
                                      (e.get("by_source") or {}).items()]
+    per = e.get("encounters") or []
+    reps = REPS
+
+    def sparse(name: str, k: str) -> bool:
+        """Fewer than MIN_POSITIVES encounters of the group where the gold value is > 0."""
+        if k == "compassion_score" or not per:
+            return False
+        items = [x for x in per if name == "pooled" or x.get("source") == name]
+        return sum(1 for x in items if ((x.get("gold") or {}).get(k) or 0) > 0) < MIN_POSITIVES
+
+    flagged = False
     lines += ["| measure | " + " | ".join(
         f"{name} ρ (n)" for name, _ in groups) + " | gold mean | model mean | mean abs. "
               "difference |", "|---|" + "---|" * (len(groups) + 3)]
     for k in MEASURES:
         cells = []
-        for _, group in groups:
+        for name, group in groups:
             m = (group or {}).get(k) if group else None
-            cells.append("–" if not m else f"{_ci(m.get('rho'), m.get('ci95'))} ({m.get('n')})")
+            if not m:
+                cells.append("–")
+                continue
+            mark = ""
+            used = m.get("resamples_used")
+            if (used is not None and used < 0.9 * reps) or sparse(name, k):
+                mark, flagged = "‡", True
+            cells.append(f"{_ci(m.get('rho'), m.get('ci95'))}{mark} ({m.get('n')})")
         p = (pooled or {}).get(k) or {}
         lines.append(f"| {MEASURE_NAMES.get(k, k)} | " + " | ".join(cells) +
                      f" | {_f(p.get('gold_mean'))} | {_f(p.get('model_mean'))} | "
                      f"{_f(p.get('mean_abs_difference'))} |")
+    if per:
+        few = sum(1 for x in per if ((x.get("gold") or {}).get("cue_episodes") or 0) <= 1)
+        lines += ["", f"{few} of the {len(per)} encounters have at most one gold cue episode "
+                  "(a Counsel Chat question is one turn): there, one decision on the first two "
+                  "responding utterances after the cue flips the response rate between 0 and 1 "
+                  "and moves the compassion score by tens of points, which is why the score's "
+                  "mean absolute difference is large while the label rates agree well."]
+    if flagged:
+        lines += ["", f"‡ Not to be read as a correlation: fewer than {MIN_POSITIVES} "
+                  "encounters have a non-zero gold value, or more than 10 % of the resamples had "
+                  "a constant side (ρ undefined), so the interval comes from a biased subset "
+                  "and may not even contain the estimate."]
     small = [s for s, v in (e.get("by_source") or {}).items() if v.get("n", 0) < MIN_N_CI]
     if small:
         lines += ["", "Too few encounters for an interval: " + ", ".join(
