@@ -313,3 +313,15 @@ def test_number_formatting() -> None:
     assert v._f(-0.001) == "0.00" and v._f(float("nan")) == "–" and v._f(None) == "–"
     assert v._ci(0.1, [-0.15, 0.34]) == "0.10 (-0.15 to 0.34)"
     assert v._ci(0.5, [0.3, 0.7]) == "0.50 (0.30–0.70)"
+
+
+def test_all_runs_the_sibling_scripts_main(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "crossdomain.py").write_text(
+        "import sys\nfrom pathlib import Path\n"
+        "def main():\n    Path(__file__).with_suffix('.json').write_text(str(len(sys.argv)))\n")
+    monkeypatch.setattr(v, "HERE", tmp_path)
+    monkeypatch.setattr(v, "REPO", tmp_path)
+    v._run_sibling("crossdomain")
+    assert (tmp_path / "crossdomain.json").read_text() == "1"  # run with no arguments
+    v._run_sibling("known_groups")  # absent: skipped
+    assert not (tmp_path / "known_groups.json").exists()
