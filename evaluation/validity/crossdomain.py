@@ -256,6 +256,11 @@ def training_texts(corpus: Path) -> set[str]:
     return out
 
 
+def _num(x: float) -> float | None:
+    """Rounded, or None where undefined (JSON has no NaN)."""
+    return None if x is None or np.isnan(x) else round(float(x), 4)
+
+
 def _prf(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> tuple[np.ndarray, ...]:
     """Precision, recall, F1 from counts (0 where undefined, as scikit-learn's
     ``zero_division=0``)."""
@@ -333,8 +338,8 @@ def metrics_block(
             "recall_ci95": cis[label]["recall"],
             "f1": round(m["f1"], 4),
             "f1_ci95": cis[label]["f1"],
-            "kappa": round(m["kappa"], 4),
-            "average_precision": round(m.get("average_precision", float("nan")), 4),
+            "kappa": _num(m["kappa"]),
+            "average_precision": _num(m.get("average_precision", float("nan"))),
         }
     return out
 
@@ -449,7 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "datasets": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    args.out.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     print(table(results))
     print(f"\nwritten: {args.out}")
     return 0
