@@ -203,7 +203,7 @@ def test_run_writes_no_dataset_text(tmp_path):
     assert mi_res["without_overlap"]["labels"]["PURSUING"]["support"] == 0
     assert results["esconv"]["without_overlap"] == "no overlap"
     dumped = json.dumps(results, allow_nan=False)
-    texts = [t for _, t in MI_ROWS] + [m["text"] for d in DIALOGUES for m in d["dialog"]]
+    texts = [t for t, _ in MI_ROWS] + [m["text"] for d in DIALOGUES for m in d["dialog"]]
     for text in texts:
         assert cd.clean(text) not in dumped and text not in dumped
     assert "EMPATHIC" in cd.table(results)
