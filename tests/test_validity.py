@@ -291,9 +291,12 @@ def test_render_with_sibling_results() -> None:
                                                    "labels": {
         "EMPATHIC": {"precision": 0.5, "recall": 0.4, "f1": 0.44, "f1_ci95": [0.3, 0.55],
                      "support": 40}}}}}
-    known = {"overall": {"share": 0.81, "ci95": [0.7, 0.9], "n": 120},
-             "by_gap": {"large": {"n": 60, "share": 0.9, "ci95": [0.8, 0.97]}},
-             "by_kind": {"missed cue": {"n": 30, "share": 0.7}}}
+    known = {"n_pairs": 120, "model": "m", "summary": {
+        "compassion": {"all": {"n": 120, "right": 97, "share_right": 0.81, "ci95": [0.7, 0.9],
+                               "mean_difference": 12.5, "mean_difference_ci95": [8.0, 17.0]},
+                       "gap=large": {"n": 60, "share_right": 0.9, "ci95": [0.8, 0.97]}},
+        "response_rate": {"all": {"share_right": 0.75, "ci95": [0.6, 0.85]}}},
+        "ranked_wrong": {"compassion": ["07_ed"], "response_rate": []}}
     epitome = {"items": 100, "labels": {"EMPATHIC": {"f1": 0.5}}}
     text = v.render(_minimal(), {"crossdomain": crossdomain, "known_groups": known,
                                  "epitome": epitome})
@@ -301,8 +304,9 @@ def test_render_with_sibling_results() -> None:
     assert "**epitome-reddit** (300 utterances)" in text
     assert "| EMPATHIC | 40 | – | – | 0.50 | 0.40 | 0.44 (0.30–0.55) | – |" in text
     assert "Mapping: ER → EMPATHIC." in text
-    assert "0.81 (0.70–0.90)" in text and "| large | 60 | 0.90 (0.80–0.97) |" in text
-    assert "| missed cue | 30 | 0.70 |" in text
+    assert "| all | 120 | 0.81 (0.70–0.90) | 12.5 (8.0–17.0) | 0.75 (0.60–0.85) | – |" in text
+    assert "| gap: large | 60 | 0.90 (0.80–0.97) |" in text
+    assert "97 of 120 matched pairs" in text and "07_ed" in text
     assert "epitome.py --data PATH" not in text
     # unknown shapes are shown as what they hold, not a crash
     odd = v.render(_minimal(), {"crossdomain": {"something": 1}, "known_groups": {"x": 2}})

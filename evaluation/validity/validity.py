@@ -758,14 +758,13 @@ def headline(results: dict, extras: dict) -> list[str]:
     if cd:
         lines.append("- **Cross-domain zero-shot**: see the section below "
                      "(`evaluation/validity/crossdomain.json`).")
-    kg = extras.get("known_groups")
-    if kg:
-        overall = _first(kg, "overall", "pooled", default=kg)
-        share = _first(overall, "share_correct", "share", "accuracy", "concordance")
-        if share is not None:
-            lines.append(f"- **Known groups**: {_ci(share, _first(overall, 'ci95', 'share_ci95'))}"
-                         " of pairs ranked the expected way "
-                         f"(n = {_first(overall, 'n', 'pairs', default='?')}).")
+    overall = ((extras.get("known_groups") or {}).get("summary") or {}).get(
+        "compassion", {}).get("all")
+    if overall:
+        lines.append(f"- **Known groups**: the score ranks the skilled version of "
+                     f"{overall.get('right')} of {overall.get('n')} matched pairs higher "
+                     f"({_ci(overall.get('share_right'), overall.get('ci95'))}; written pairs, "
+                     "see section 7).")
     return lines
 
 
@@ -1087,51 +1086,46 @@ def section_crossdomain(d: dict | None) -> list[str]:
     return lines
 
 
-_SHARE_KEYS = ("share_correct", "share_right", "share", "accuracy", "concordance")
-
-
-def _known_groups_block(d: dict) -> list[str]:
-    """The overall share of pairs ranked right and every ``by_*`` breakdown of one block."""
-    lines: list[str] = []
-    overall = _first(d, "overall", "pooled", default=d)
-    share = _first(overall, *_SHARE_KEYS)
-    if share is not None:
-        ci = _first(overall, "ci95", "share_ci95")
-        n = _first(overall, "n", "pairs", default="?")
-        lines.append(f"Pairs ranked the expected way: **{_ci(share, ci)}** (n = {n}).")
-    for key, groups in d.items():
-        if not key.startswith("by_") or not isinstance(groups, dict) or not groups:
-            continue
-        title = key[3:].replace("_", " ")
-        lines += ["", f"By {title}:", "", f"| {title} | pairs | ranked right (95 % CI) |",
-                  "|---|---|---|"]
-        for name, m in groups.items():
-            if isinstance(m, dict):
-                value = _first(m, *_SHARE_KEYS)
-                ci = _first(m, "ci95", "share_ci95")
-                lines.append(f"| {name} | {_first(m, 'n', 'pairs', default='–')} | "
-                             f"{_ci(value, ci)} |")
-    return lines
-
-
 def section_known_groups(d: dict | None) -> list[str]:
+    """The layout of ``known_groups.py``: ``summary[measure][group]``."""
     lines = ["", "## 7. Known groups", ""]
     if not d:
         return lines + ["Not run: `python evaluation/validity/known_groups.py` (then this "
                         "command again, or `--all`)."]
-    if d.get("description") or d.get("note"):
-        lines += [str(d.get("description") or d.get("note")), ""]
-    body = _known_groups_block(d)
-    measures = d.get("measures")
-    if isinstance(measures, dict):
-        for name, block in measures.items():
-            if isinstance(block, dict):
-                sub = _known_groups_block(block)
-                if sub:
-                    body += ["", f"**{MEASURE_NAMES.get(name, name)}**", ""] + sub
-    if not body:
-        body = ["`known_groups.json` holds no recognised keys (" + ", ".join(sorted(d)) + ")."]
-    return lines + body
+    summary = d.get("summary") or {}
+    score = summary.get("compassion") or {}
+    if not score:
+        return lines + ["`known_groups.json` holds no recognised keys ("
+                        + ", ".join(sorted(d)) + ")."]
+    lines += [
+        f"{d.get('n_pairs', '?')} matched pairs of conversations written for this purpose "
+        "(`evaluation/validity/known_groups/`: synthetic, evaluation only, never training): "
+        "the same patient or staff turns word for word, only the clinician's or leader's turns "
+        "differ in skill (a large or a subtle gap). A pair is ranked right when the skilled "
+        "version is strictly better; ties and undefined values count as wrong. Model "
+        f"`{d.get('model', '?')}` ({d.get('backend', '?')} {d.get('precision', '?')}).", "",
+        "| pairs | n | compassion score ranked right (95 % CI) | mean score difference "
+        "(95 % CI) | response rate higher | fewer missed opportunities |",
+        "|---|---|---|---|---|---|",
+    ]
+    for group, m in score.items():
+        rate = (summary.get("response_rate") or {}).get(group) or {}
+        missed = (summary.get("missed_opportunities") or {}).get(group) or {}
+        lines.append(
+            f"| {group.replace('=', ': ').replace(',', ', ')} | {m.get('n', '–')} | "
+            f"{_ci(m.get('share_right'), m.get('ci95'))} | "
+            f"{_ci(m.get('mean_difference'), m.get('mean_difference_ci95'), 1)} | "
+            f"{_ci(rate.get('share_right'), rate.get('ci95'))} | "
+            f"{_ci(missed.get('share_right'), missed.get('ci95'))} |")
+    wrong = {k: v for k, v in (d.get("ranked_wrong") or {}).items() if v}
+    lines += ["", "Pairs ranked wrong: " + ("; ".join(
+        f"{MEASURE_NAMES.get(k, k)}: {', '.join(map(str, v))}" for k, v in wrong.items())
+        or "none") + ".", "",
+        "The skilled turns were written from the codebook's definitions, close to the talk the "
+        "model was trained on: a check that the score moves with the behaviours it claims to "
+        "measure, not proof that it separates real clinicians whose skill differs in less "
+        "textbook ways (see `known_groups/README.md`)."]
+    return lines
 
 
 def section_epitome(d: dict | None) -> list[str]:
