@@ -35,7 +35,7 @@ COPIES = 4  # each row four times, under other ids: 48 pairs
 def write_epitome(folder: Path, rows=ROWS, copies: int = COPIES) -> Path:
     """The three mechanism files in EPITOME's layout (rationales left empty)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for k, (mechanism, (name, _)) in enumerate(ep.MECHANISMS.items()):
+    for k, (name, _) in enumerate(ep.MECHANISMS.values()):
         with (folder / name).open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["sp_id", "rp_id", "seeker_post", "response_post", "level",

@@ -20,8 +20,9 @@ generalisation: ``TrainingConfig.labels``, a custom output list):
   seeker post the previous turn (role ``patient``, its last ``context_chars`` characters);
   ``--max-length`` tokens in all (default 128: the paper's 64 + 64 of its bi-encoder).
 - **Split.** Per seed and mechanism, a random 9:1 split into train and the held-out test
-  10 %, stratified by level and kept by seeker post (the 43 seeker posts with several
-  responses, among them 60 duplicated pairs, never straddle the split); 10 % of the 90 % is
+  10 %, stratified by level and kept by seeker post (neither the 43 seeker posts with
+  several responses nor the 60 pairs listed two or three times straddle the split, so no
+  pair or seeker post is both trained on and tested); 10 % of the 90 % is
   set aside again as the dev split that early stopping, calibration and thresholds need
   (so the model sees 81 % of the pairs, the paper's 9:1 split kept the dev inside 90 % too).
   The seed also seeds training. Mean ± sample sd over ``--seeds`` seeds (repeated random
