@@ -85,6 +85,11 @@ class TrainingConfig:
             student learns them as soft targets beside the gold train rows.
         soft_per_epoch: how many soft-labelled rows each epoch draws (fresh each epoch);
             ``None``: all of them.
+        labels: the model's outputs in order (the names the corpus's ``labels`` lists use);
+            ``None`` (default): the codebook's labels, :data:`compassion_nlp.model.LABELS`. A
+            model trained with other labels is for experiments (e.g. the EPITOME
+            reproduction in ``evaluation/validity/epitome.py``): ``UtteranceClassifier
+            .from_pretrained`` refuses it (E019).
     """
 
     corpus: Path = Path("data/corpus.jsonl")
@@ -109,9 +114,12 @@ class TrainingConfig:
     group_by_length: bool = False
     soft_labelled: Path | None = None
     soft_per_epoch: int | None = None
+    labels: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         self.corpus = Path(self.corpus)
+        if self.labels is not None:
+            self.labels = tuple(self.labels)
         self.output_dir = Path(self.output_dir)
         self.exclude_sources = tuple(self.exclude_sources)
         if self.soft_labelled is not None:
@@ -146,6 +154,13 @@ class TrainingConfig:
             problems.append("pos_weight_cap must be at least 1")
         if self.limit is not None and self.limit < 1:
             problems.append("limit must be positive")
+        if self.labels is not None and (
+            not self.labels or len(set(self.labels)) != len(self.labels)
+            or not all(isinstance(label, str) and label for label in self.labels)
+        ):
+            problems.append("labels must be distinct non-empty names (or None for the codebook's)")
+        elif self.labels is not None and self.soft_labelled and self.labels != LABELS:
+            problems.append("soft_labelled rows carry the codebook's labels; leave labels unset")
         if problems:
             raise CompassionError(Errors.E030, detail="; ".join(problems))
 
@@ -166,11 +181,13 @@ class TrainResult:
 
 def load_corpus(
     path: str | Path, *, include_synthetic: bool = True, exclude_sources: tuple[str, ...] = (),
+    labels: tuple[str, ...] | None = None,
 ) -> Any:
     """Load the corpus as a ``datasets.DatasetDict`` with ``train``/``dev``/``test`` splits.
 
-    Columns and labels are checked up front; problems raise :class:`CorpusError` with a
-    suggestion. Rows of ``exclude_sources`` are left out of train and dev (not test).
+    Columns and labels (``labels``; ``None``: the codebook's) are checked up front; problems
+    raise :class:`CorpusError` with a suggestion. Rows of ``exclude_sources`` are left out of
+    train and dev (not test).
     """
     import datasets
 
@@ -187,7 +204,7 @@ def load_corpus(
             raise CorpusError(f"{path}: line {number} is not JSON ({exc.msg}).") from None
     if not rows:
         raise CorpusError(f"{path}: the corpus is empty.")
-    check_rows(rows, path)
+    check_rows(rows, path, labels=labels)
     if not include_synthetic:
         rows = [r for r in rows if r["source"] != "synthetic"]
     if exclude_sources:
@@ -202,8 +219,13 @@ def load_corpus(
     return datasets.DatasetDict(splits)
 
 
-def check_rows(rows: list[dict[str, Any]], path: str | Path = "corpus") -> None:
-    """Raise :class:`CorpusError` for missing columns, unknown labels or splits, leaks."""
+def check_rows(
+    rows: list[dict[str, Any]], path: str | Path = "corpus", *,
+    labels: tuple[str, ...] | None = None,
+) -> None:
+    """Raise :class:`CorpusError` for missing columns, unknown labels (not in ``labels``;
+    ``None``: the codebook's) or splits, leaks."""
+    known = tuple(labels or LABELS)
     columns = set(rows[0])
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
@@ -217,12 +239,12 @@ def check_rows(rows: list[dict[str, Any]], path: str | Path = "corpus") -> None:
         if not isinstance(row["labels"], list):
             raise CorpusError(f"{path}: row {number}: 'labels' must be a list of label names.")
         for label in row["labels"]:
-            if label not in LABELS:
-                close = difflib.get_close_matches(str(label), LABELS, n=1)
+            if label not in known:
+                close = difflib.get_close_matches(str(label), known, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise CorpusError(
                     f"{path}: row {number}: unknown label {label!r}; expected one of "
-                    f"{', '.join(LABELS)}.{hint}"
+                    f"{', '.join(known)}.{hint}"
                 )
         if row["split"] not in SPLITS:
             raise CorpusError(
@@ -238,16 +260,20 @@ def check_rows(rows: list[dict[str, Any]], path: str | Path = "corpus") -> None:
             )
 
 
-def to_inputs(dataset: Any) -> tuple[list[ClassifierInput], np.ndarray]:
-    """Classifier inputs and the (n, labels) 0/1 target matrix of a corpus split."""
+def to_inputs(
+    dataset: Any, labels: tuple[str, ...] | None = None
+) -> tuple[list[ClassifierInput], np.ndarray]:
+    """Classifier inputs and the (n, labels) 0/1 target matrix of a corpus split (columns in
+    the order of ``labels``; ``None``: the codebook's)."""
+    labels = tuple(labels or LABELS)
     inputs = [
         ClassifierInput(r["text"], r["role"], r["previous_text"] or "", r["previous_role"] or "")
         for r in dataset
     ]
     targets = np.array(
-        [[1.0 if label in r["labels"] else 0.0 for label in LABELS] for r in dataset],
+        [[1.0 if label in r["labels"] else 0.0 for label in labels] for r in dataset],
         dtype=np.float32,
-    ).reshape(len(inputs), len(LABELS))
+    ).reshape(len(inputs), len(labels))
     return inputs, targets
 
 
@@ -284,11 +310,14 @@ def resolve_base_model(name: str) -> Path:
 # ---------------------------------------------------------------- metrics
 
 
-def best_thresholds(probs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
-    """Per label, the threshold in [0.05, 0.95] that maximises F1 on these predictions."""
+def best_thresholds(
+    probs: np.ndarray, targets: np.ndarray, labels: tuple[str, ...] | None = None
+) -> dict[str, float]:
+    """Per label (columns in the order of ``labels``; ``None``: the codebook's), the threshold
+    in [0.05, 0.95] that maximises F1 on these predictions."""
     out = {}
     grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
-    for j, label in enumerate(LABELS):
+    for j, label in enumerate(labels or LABELS):
         y = targets[:, j] > 0.5
         best, best_t = -1.0, 0.5
         for t in grid:
@@ -301,12 +330,15 @@ def best_thresholds(probs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
     return out
 
 
-def fit_calibration(logits: np.ndarray, targets: np.ndarray) -> dict[str, tuple[float, float]]:
-    """Per-label Platt scaling fitted on (dev) logits with scikit-learn."""
+def fit_calibration(
+    logits: np.ndarray, targets: np.ndarray, labels: tuple[str, ...] | None = None
+) -> dict[str, tuple[float, float]]:
+    """Per-label Platt scaling fitted on (dev) logits with scikit-learn (columns in the order
+    of ``labels``; ``None``: the codebook's)."""
     from sklearn.linear_model import LogisticRegression
 
     out = {}
-    for j, label in enumerate(LABELS):
+    for j, label in enumerate(labels or LABELS):
         y = targets[:, j] > 0.5
         if y.all() or not y.any():
             out[label] = (1.0, 0.0)
@@ -318,9 +350,11 @@ def fit_calibration(logits: np.ndarray, targets: np.ndarray) -> dict[str, tuple[
 
 
 def label_metrics(
-    decided: np.ndarray, targets: np.ndarray, probs: np.ndarray | None = None
+    decided: np.ndarray, targets: np.ndarray, probs: np.ndarray | None = None,
+    labels: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
-    """Precision, recall, F1, Cohen's κ (and average precision) per label, and macro-F1."""
+    """Precision, recall, F1, Cohen's κ (and average precision) per label (columns in the
+    order of ``labels``; ``None``: the codebook's), and macro-F1."""
     from sklearn.metrics import (
         average_precision_score,
         cohen_kappa_score,
@@ -328,7 +362,7 @@ def label_metrics(
     )
 
     per: dict[str, dict[str, float]] = {}
-    for j, label in enumerate(LABELS):
+    for j, label in enumerate(labels or LABELS):
         y = targets[:, j] > 0.5
         p = decided[:, j].astype(bool)
         precision, recall, f1, _ = precision_recall_fscore_support(
@@ -419,12 +453,13 @@ def _build(args: TrainingConfig, model: Any, tokenizer: Any) -> _Run:
     if args.threads:
         torch.set_num_threads(args.threads)
     _seed_everything(args.seed)
+    labels = tuple(args.labels or LABELS)
     corpus = load_corpus(
         args.corpus, include_synthetic=args.include_synthetic,
-        exclude_sources=args.exclude_sources,
+        exclude_sources=args.exclude_sources, labels=labels,
     )
-    train_inputs, train_y = to_inputs(corpus["train"])
-    dev_inputs, dev_y = to_inputs(corpus["dev"])
+    train_inputs, train_y = to_inputs(corpus["train"], labels)
+    dev_inputs, dev_y = to_inputs(corpus["dev"], labels)
     if args.limit:
         train_inputs, train_y = train_inputs[: args.limit], train_y[: args.limit]
     if not train_inputs or not dev_inputs:
@@ -437,8 +472,15 @@ def _build(args: TrainingConfig, model: Any, tokenizer: Any) -> _Run:
     per_epoch = min(args.soft_per_epoch or len(soft_inputs), len(soft_inputs))
     precision = resolve_precision(args.precision)
     if model is None or tokenizer is None:
-        model, tokenizer = _base_model(args.base_model)
+        model, tokenizer = _base_model(args.base_model, labels)
+    outputs = getattr(getattr(model, "config", None), "num_labels", len(labels))
+    if outputs != len(labels):
+        raise CompassionError(
+            Errors.E030, detail=f"the model has {outputs} outputs for {len(labels)} labels"
+        )
     config = ClassifierConfig(
+        labels=list(labels), thresholds=dict.fromkeys(labels, 0.5),
+        calibration={label: (1.0, 0.0) for label in labels},
         framing=args.framing, max_length=args.max_length, context_chars=args.context_chars,
         base_model=args.base_model,
     )
@@ -475,8 +517,9 @@ def _build(args: TrainingConfig, model: Any, tokenizer: Any) -> _Run:
     )
 
 
-def _base_model(name: str) -> tuple[Any, Any]:
-    """The base encoder with a fresh multi-label head, and its tokenizer (offline)."""
+def _base_model(name: str, labels: tuple[str, ...] = LABELS) -> tuple[Any, Any]:
+    """The base encoder with a fresh multi-label head (one output per label), and its
+    tokenizer (offline)."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -487,10 +530,10 @@ def _base_model(name: str) -> tuple[Any, Any]:
         local_files_only=True,
         dtype=torch.float32,  # a shipped model is stored in float16
         ignore_mismatched_sizes=True,
-        num_labels=len(LABELS),
+        num_labels=len(labels),
         problem_type="multi_label_classification",
-        id2label=dict(enumerate(LABELS)),
-        label2id={label: i for i, label in enumerate(LABELS)},
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
     )
     return model, tokenizer
 
@@ -566,11 +609,12 @@ class _Best:
 def _calibrate(run: _Run) -> dict[str, Any]:
     """Platt calibration and thresholds on dev; returns the dev metrics at those thresholds."""
     clf = run.clf
+    labels = tuple(clf.config.labels)
     dev_logits = clf.logits(run.dev_inputs)
-    clf.config.calibration = fit_calibration(dev_logits, run.dev_y)
+    clf.config.calibration = fit_calibration(dev_logits, run.dev_y, labels)
     dev_probs = clf.calibrate(dev_logits)
-    clf.config.thresholds = best_thresholds(dev_probs, run.dev_y)
-    return label_metrics(clf.decide(dev_probs), run.dev_y, dev_probs)
+    clf.config.thresholds = best_thresholds(dev_probs, run.dev_y, labels)
+    return label_metrics(clf.decide(dev_probs), run.dev_y, dev_probs, labels)
 
 
 def _save(run: _Run, best: _Best, dev_metrics: dict[str, Any], started: float) -> None:

@@ -181,3 +181,60 @@ def test_a_model_with_other_labels_is_refused(tiny_model_dir: Path, tmp_path: Pa
     (folder / "compassion.json").write_text(json.dumps(config))
     with pytest.raises(CompassionError, match=r"\[E019\]"):
         UtteranceClassifier.from_pretrained(folder)
+
+
+def test_custom_labels_train_a_model_with_those_outputs(tmp_path: Path) -> None:
+    """``TrainingConfig.labels``: another output list (the EPITOME reproduction's ordinal
+    outputs); the default (``None``) keeps the codebook's labels."""
+    from compassion_nlp.training import train
+
+    from .helpers import tiny_model_and_tokenizer
+
+    assert TrainingConfig().labels is None
+    labels = ("LOW", "HIGH")
+    rows = []
+    for i in range(60):
+        level = i % 3
+        split = "train" if i % 10 < 7 else "dev" if i % 10 < 9 else "test"
+        rows.append(_row(id=f"e{i}|u{i}", encounter_id=f"e{i}",
+                         text=["ok right", "sorry to hear that", "that sounds really "
+                               "frightening"][level], labels=list(labels[:level]), split=split))
+    corpus = _write(tmp_path / "c.jsonl", rows)
+    with pytest.raises(CorpusError, match="unknown label 'LOW'"):
+        load_corpus(corpus)  # the codebook's labels by default
+    assert len(load_corpus(corpus, labels=labels)["train"]) == 42
+
+    folder = tmp_path / "vocab"
+    model, tokenizer = tiny_model_and_tokenizer(folder)
+    with pytest.raises(CompassionError, match="5 outputs for 2 labels"):
+        train(TrainingConfig(corpus=corpus, output_dir=tmp_path / "m", epochs=1,
+                             labels=labels), model=model, tokenizer=tokenizer)
+    import shutil
+
+    base = tmp_path / "base"  # a saved 5-label model as the base: the head is replaced
+    model.save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    shutil.rmtree(folder)
+    result = train(TrainingConfig(corpus=corpus, output_dir=tmp_path / "m", epochs=2,
+                                  learning_rate=3e-3, batch_size=16, max_length=16,
+                                  base_model=str(base), labels=labels))
+    saved = json.loads((tmp_path / "m" / "compassion.json").read_text())
+    assert saved["labels"] == list(labels)
+    assert set(saved["thresholds"]) == set(saved["calibration"]) == set(labels)
+    assert saved["training"]["labels"] == list(labels)
+    assert set(result.dev_metrics["labels"]) == set(labels)
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["id2label"] == {
+        "0": "LOW", "1": "HIGH"}
+    with pytest.raises(CompassionError, match=r"\[E019\]"):
+        UtteranceClassifier.from_pretrained(tmp_path / "m")  # not a codebook model
+
+
+@pytest.mark.parametrize("labels", [(), ("A", "A"), ("A", "")])
+def test_custom_labels_are_validated(labels: tuple[str, ...]) -> None:
+    with pytest.raises(CompassionError, match="labels must be distinct"):
+        TrainingConfig(labels=labels)
+
+
+def test_custom_labels_refuse_soft_labelled_rows(tmp_path: Path) -> None:
+    with pytest.raises(CompassionError, match="soft_labelled"):
+        TrainingConfig(labels=("A", "B"), soft_labelled=tmp_path / "soft.jsonl")

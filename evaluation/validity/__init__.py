@@ -1,0 +1,1 @@
+"""Validity studies of the shipped model (issue 12)."""
