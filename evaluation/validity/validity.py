@@ -756,8 +756,13 @@ def headline(results: dict, extras: dict) -> list[str]:
                      f"the empty label set): {_pct(hn.get('exact_match'))} of {hn.get('n')}.")
     cd = extras.get("crossdomain")
     if cd:
-        lines.append("- **Cross-domain zero-shot**: see the section below "
-                     "(`evaluation/validity/crossdomain.json`).")
+        parts = [f"{name}: " + ", ".join(
+            f"{label} {_f(m.get('f1'))}" for label, m in (d.get("labels") or {}).items()
+            if isinstance(m, dict))
+            for name, d in (cd.get("datasets") or {}).items() if isinstance(d, dict)]
+        lines.append("- **Cross-domain zero-shot** (F1 against other schemes' codes mapped to "
+                     "the labels, section 6; the mappings are partial): "
+                     + ("; ".join(parts) or "see section 6") + ".")
     overall = ((extras.get("known_groups") or {}).get("summary") or {}).get(
         "compassion", {}).get("all")
     if overall:
