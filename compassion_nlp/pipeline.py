@@ -180,44 +180,60 @@ def read_string(
 
 
 
-def read_ahead(results: Iterator[ReadResult], *, ahead: int = 8) -> Iterator[ReadResult]:
-    """``results`` produced in a background thread, up to ``ahead`` sources ahead of the
-    consumer, so that reading and segmenting overlap with the classifier (which releases the
-    GIL). Results come in the same order; an exception of the reader is raised here; the thread
-    stops when the consumer stops."""
-    import queue
+def read_ahead(
+    results: Iterator[ReadResult], *, budget: int = 2048
+) -> Iterator[ReadResult]:
+    """``results`` produced in a background thread, so that reading and segmenting overlap
+    with the classifier (which releases the GIL). The thread reads ahead while the results
+    waiting hold fewer than ``budget`` utterances (one source at least, however large: memory
+    stays bounded by the largest file). Results come in the same order; an exception of the
+    reader is raised here; the thread stops when the consumer stops."""
     import threading
+    from collections import deque
 
-    box: queue.Queue[tuple[ReadResult | None, BaseException | None]] = queue.Queue(ahead)
-    stop = threading.Event()
+    waiting: deque[tuple[ReadResult | None, BaseException | None, int]] = deque()
+    held = 0
+    stop = False
+    changed = threading.Condition()
 
-    def put(item: tuple[ReadResult | None, BaseException | None]) -> bool:
-        while not stop.is_set():
-            try:
-                box.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def put(result: ReadResult | None, exc: BaseException | None = None) -> bool:
+        nonlocal held
+        size = sum(len(e.view.utterances) for e in result.encounters) if result else 0
+        with changed:
+            while not stop and waiting and held + size > budget:
+                changed.wait()
+            if stop:
+                return False
+            waiting.append((result, exc, size))
+            held += size
+            changed.notify_all()
+            return True
 
     def produce() -> None:
         try:
             for result in results:
-                if not put((result, None)):
+                if not put(result):
                     return
-            put((None, None))
+            put(None)
         except BaseException as exc:  # noqa: BLE001 - raised again in the consumer
-            put((None, exc))
+            put(None, exc)
 
     thread = threading.Thread(target=produce, name="compassion-read-ahead", daemon=True)
     thread.start()
     try:
         while True:
-            result, exc = box.get()
+            with changed:
+                while not waiting:
+                    changed.wait()
+                result, exc, size = waiting.popleft()
+                held -= size
+                changed.notify_all()
             if exc is not None:
                 raise exc
             if result is None:
                 return
             yield result
     finally:
-        stop.set()
+        with changed:
+            stop = True
+            changed.notify_all()

@@ -31,6 +31,7 @@ from .model import (
     ROLES,
     UTTERANCE_COLUMNS,
     Encounter,
+    utterance_columns,
     utterances_dataframe,
 )
 
@@ -68,12 +69,15 @@ def utterances_frame(
     encounter: Encounter, probabilities: np.ndarray, decided: np.ndarray
 ) -> pd.DataFrame:
     """One row per utterance: the read columns plus ``p_<label>`` and ``<label>``."""
-    frame = utterances_dataframe([encounter])
-    for j, column in enumerate(PROBABILITY_COLUMNS):
-        frame[column] = probabilities[:, j].round(4) if len(frame) else []
-    for j, column in enumerate(LABEL_COLUMNS):
-        frame[column] = decided[:, j] if len(frame) else []
-    return frame
+    if not len(probabilities):
+        frame = utterances_dataframe([encounter])
+        for column in (*PROBABILITY_COLUMNS, *LABEL_COLUMNS):
+            frame[column] = []
+        return frame
+    columns = utterance_columns([encounter])
+    columns.update({c: probabilities[:, j].round(4) for j, c in enumerate(PROBABILITY_COLUMNS)})
+    columns.update({c: decided[:, j] for j, c in enumerate(LABEL_COLUMNS)})
+    return pd.DataFrame(columns)
 
 
 def cues_frame(encounter: Encounter, probabilities: np.ndarray, cues: list[CueLink]
@@ -99,12 +103,11 @@ def cues_frame(encounter: Encounter, probabilities: np.ndarray, cues: list[CueLi
         }
         for link in cues
     ]
-    frame = pd.DataFrame(rows, columns=CUE_COLUMNS)
-    for column in ("source_line", "latency_turns"):
-        frame[column] = frame[column].astype("Int64")
-    for column in ("start", "latency_seconds"):
-        frame[column] = frame[column].astype("float64")
-    return frame
+    return pd.DataFrame(rows, columns=CUE_COLUMNS).astype(_CUE_TYPES)
+
+
+_CUE_TYPES = {"source_line": "Int64", "latency_turns": "Int64", "start": "float64",
+              "latency_seconds": "float64"}
 
 
 def highlights_frame(encounter_id: str, highlights: list[Highlight]) -> pd.DataFrame:

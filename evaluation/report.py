@@ -206,6 +206,8 @@ Encoders and input framings on the earlier dev split (`python training/compare.p
 
 {_scale()}
 
+{_scale("scale-consultations.json")}
+
 {_backends()}
 """
 
@@ -239,17 +241,20 @@ def _large_files() -> str:
     return "\n".join(lines)
 
 
-def _scale() -> str:
+def _scale(name: str = "scale.json") -> str:
     """Batch scoring at 1×, 4×, 16×: the raw forward pass, end to end, and peak memory."""
-    path = HERE / "benchmarks" / "scale.json"
+    path = HERE / "benchmarks" / name
     if not path.exists():
-        return "_(batch scoring at scale: not run, `python evaluation/benchmarks/scale.py`)_"
+        return f"_(batch scoring at scale: not run, `python evaluation/benchmarks/scale.py`; " \
+            f"{name})_"
     data = json.loads(path.read_text())
     sizes = data["workloads"]
+    consultations = data.get("workload") == "consultations"
     lines = [
-        "### Batch scoring at scale", "",
-        f"Workloads resampled from the shared transcripts (PriMock57, MTS-Dialog, ACI-Bench, "
-        f"QMSum; one file per encounter) at {', '.join(f'{k}×' for k in sizes)} "
+        "### Batch scoring at scale" + (", consultations only" if consultations else ""), "",
+        "Workloads resampled from the shared transcripts ("
+        + ("PriMock57, MTS-Dialog, ACI-Bench" if consultations
+           else "PriMock57, MTS-Dialog, ACI-Bench, QMSum") + "; one file per encounter) at {', '.join(f'{k}×' for k in sizes)} "
         f"{data['base_utterances']:,} utterances: "
         + "; ".join(f"{k}× = {v['encounters']:,} encounters, {v['utterances']:,} utterances"
                     for k, v in sizes.items())
@@ -293,9 +298,10 @@ def _scale() -> str:
               "Targets: end to end ≥ 90 % of the raw forward pass — lowest ratio "
               f"{ratio:.2f} ({'met' if ratio >= 0.9 else 'not met'}); ≥ 350 utterances/s end "
               f"to end with the fast backend — {fastest.replace(':', ' ')} {speed:,.0f}/s at "
-              f"its slowest size ({'met' if speed >= 350 else 'not met'}: the inputs here are "
-              "the utterance with its role and up to 300 characters of the previous turn, "
-              "so far longer than single short sentences); peak memory ≤ 1.5 GB — highest "
+              f"its slowest size ({'met' if speed >= 350 else 'not met'}"
+              + ("" if speed >= 350 else ": each input is the utterance with its role and up "
+                 "to 300 characters of the previous turn, far longer than a single short "
+                 "sentence") + "); peak memory ≤ 1.5 GB — highest "
               f"{peak:,.0f} MB ({'met' if peak <= 1536 else 'not met'}).", "",
               f"Command: `{data['command']}`."]
     return "\n".join(lines)

@@ -251,23 +251,29 @@ def test_score_names_the_files_it_did_not_read(tiny_model_dir: Path, tmp_path: P
     assert "scan.png" in result.output
 
 
-def test_read_ahead_keeps_the_order_raises_the_readers_error_and_stops_with_the_consumer(
+def test_read_ahead_keeps_the_order_bounds_what_it_holds_raises_and_stops(
 ) -> None:
     import threading
     import time
+    from types import SimpleNamespace
 
     from compassion_nlp.pipeline import read_ahead
 
-    assert list(read_ahead(iter(range(50)), ahead=3)) == list(range(50))  # type: ignore[arg-type]
+    def result(n: int, utterances: int = 10) -> SimpleNamespace:
+        view = SimpleNamespace(utterances=[None] * utterances)
+        return SimpleNamespace(n=n, encounters=[SimpleNamespace(view=view)])
+
+    got = [r.n for r in read_ahead(iter(result(n) for n in range(50)), budget=30)]
+    assert got == list(range(50))
 
     def failing():  # type: ignore[no-untyped-def]
-        yield 1
+        yield result(1)
         raise ValueError("reader bug")
 
     seen = []
     with pytest.raises(ValueError, match="reader bug"):
         for item in read_ahead(failing()):
-            seen.append(item)
+            seen.append(item.n)
     assert seen == [1]
 
     made = []
@@ -276,14 +282,18 @@ def test_read_ahead_keeps_the_order_raises_the_readers_error_and_stops_with_the_
         n = 0
         while True:
             made.append(n)
-            yield n
+            yield result(n, utterances=1000)
             n += 1
 
-    stream = read_ahead(endless(), ahead=2)
-    assert next(stream) == 0
+    stream = read_ahead(endless(), budget=2048)
+    assert next(stream).n == 0
+    time.sleep(0.3)
+    assert len(made) <= 4  # 1,000-utterance sources: two waiting, one being read, one taken
     stream.close()  # the consumer stops: the reader thread must stop too
     deadline = time.monotonic() + 5
     while any(t.name == "compassion-read-ahead" for t in threading.enumerate()):
         assert time.monotonic() < deadline, "the read-ahead thread did not stop"
         time.sleep(0.05)
-    assert len(made) <= 5  # it read at most a few sources ahead
+    # one source larger than the budget is still read
+    big = [r.n for r in read_ahead(iter([result(0, 5000), result(1, 5000)]), budget=100)]
+    assert big == [0, 1]

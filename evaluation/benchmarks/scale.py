@@ -45,18 +45,25 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 
 
-def _roots(shared: Path) -> list[Path]:
+def _roots(shared: Path, workload: str = "mixed") -> list[Path]:
+    """``mixed``: consultations and committee meetings (most utterances are the meetings');
+    ``consultations``: the consultations only (shorter turns)."""
     t = shared / "transcripts"
-    return [t / "primock57", t / "mts_dialog", t / "aci_bench" / "valid.csv", t / "qmsum" / "val"]
+    roots = [t / "primock57", t / "mts_dialog", t / "aci_bench" / "valid.csv"]
+    return roots + [t / "qmsum" / "val"] if workload == "mixed" else roots
 
 
-def pool(shared: Path) -> list[dict]:
+#: where each workload's results go
+RESULTS = {"mixed": HERE / "scale.json", "consultations": HERE / "scale-consultations.json"}
+
+
+def pool(shared: Path, workload: str = "mixed") -> list[dict]:
     """Every encounter of the shared transcripts that can be read: how to write it again as a
     file of its own, and its number of utterances."""
     from compassion_nlp.pipeline import read_sources
     from compassion_nlp.readers import discover
 
-    sources, _ = discover(_roots(shared))
+    sources, _ = discover(_roots(shared, workload))
     units = []
     for result in read_sources(sources):
         for enc in result.encounters:
@@ -90,9 +97,10 @@ def write_unit(unit: dict, folder: Path, k: int) -> None:
         shutil.copyfile(path, folder / f"k{k:06d}_{path.name}")
 
 
-def build(shared: Path, base: int, scales: list[int], root: Path, seed: int) -> dict[int, dict]:
+def build(shared: Path, base: int, scales: list[int], root: Path, seed: int,
+          workload: str = "mixed") -> dict[int, dict]:
     """One folder per scale (``root/x<scale>``); returns each one's planned sizes."""
-    units = pool(shared)
+    units = pool(shared, workload)
     rng = random.Random(seed)
     sample: list[dict] = []
     total = 0
@@ -224,6 +232,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--workload", choices=tuple(RESULTS), default="mixed",
+                        help="mixed (consultations and meetings; scale.json) or consultations "
+                        "(scale-consultations.json)")
     parser.add_argument("--update", action="store_true",
                         help="keep the runs of other configurations in scale.json (the same "
                         "workloads) and replace those of --configs")
@@ -243,9 +254,10 @@ def main() -> None:
     logging.disable(logging.WARNING)  # the readers' warnings about the shared transcripts
     command = " ".join(["python", "evaluation/benchmarks/scale.py", "--base", str(args.base),
                         "--scales", *map(str, args.scales), "--configs", *args.configs,
-                        "--threads", str(args.threads)])
+                        "--threads", str(args.threads)]
+                       + (["--workload", args.workload] if args.workload != "mixed" else []))
     result: dict = {
-        "command": command,
+        "command": command, "workload": args.workload,
         "machine": {"cpus": os.cpu_count(), "threads": args.threads,
                     "processor": platform.processor() or platform.machine(),
                     "python": platform.python_version(), "torch": torch.__version__},
@@ -256,12 +268,13 @@ def main() -> None:
         root = Path(tmp)
         result["workloads"] = {str(k): v for k, v in
                                build(args.shared, args.base, args.scales, root / "in",
-                                     args.seed).items()}
+                                     args.seed, args.workload).items()}
         print(json.dumps(result["workloads"]), flush=True)
-        if args.update and (HERE / "scale.json").exists():
-            kept = json.loads((HERE / "scale.json").read_text())
+        if args.update and RESULTS[args.workload].exists():
+            kept = json.loads(RESULTS[args.workload].read_text())
             if kept["workloads"] != result["workloads"]:
-                raise SystemExit("--update: scale.json was measured on other workloads")
+                raise SystemExit(f"--update: {RESULTS[args.workload].name} was measured on "
+                                 "other workloads")
             result["runs"] = [r for r in kept["runs"] if r["config"] not in args.configs]
             result["command"] = kept["command"] + " && " + command + " --update"
         for config in args.configs:
@@ -276,7 +289,7 @@ def main() -> None:
                                                   / raw["utterances_per_second"], 3)}
                 result["runs"].append(run)
                 print(json.dumps(run), flush=True)
-                (HERE / "scale.json").write_text(json.dumps(result, indent=2) + "\n")
+                RESULTS[args.workload].write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
