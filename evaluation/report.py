@@ -254,7 +254,8 @@ def _scale(name: str = "scale.json") -> str:
         "### Batch scoring at scale" + (", consultations only" if consultations else ""), "",
         "Workloads resampled from the shared transcripts ("
         + ("PriMock57, MTS-Dialog, ACI-Bench" if consultations
-           else "PriMock57, MTS-Dialog, ACI-Bench, QMSum") + "; one file per encounter) at {', '.join(f'{k}×' for k in sizes)} "
+           else "PriMock57, MTS-Dialog, ACI-Bench, QMSum")
+        + f"; one file per encounter) at {', '.join(f'{k}×' for k in sizes)} "
         f"{data['base_utterances']:,} utterances: "
         + "; ".join(f"{k}× = {v['encounters']:,} encounters, {v['utterances']:,} utterances"
                     for k, v in sizes.items())
