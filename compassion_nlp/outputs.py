@@ -62,7 +62,7 @@ from .tables import (
 if TYPE_CHECKING:
     from .scoring import Scorer
 
-#: ``producer(sources, done, reports)``: the events of scoring ``(position, source)`` pairs
+#: ``producer(sources, done)``: the events of scoring ``(position, source)`` pairs
 Producer = Callable[[list[tuple[int, Source]], set[str]], Iterator[Event]]
 
 
