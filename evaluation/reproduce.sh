@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate every number of the round-5 model work, in order (about 10 hours on 2 CPU cores).
+# Regenerate every number of the round-5 model work, in order (about 12 hours on 2 CPU cores).
 #
 #   bash evaluation/reproduce.sh [WORK]      # WORK: where models and pools go (default /tmp/cnlp)
 #
@@ -42,3 +42,18 @@ $GEN report
 python evaluation/classifier/evaluate.py
 python evaluation/benchmarks/benchmark.py --threads 2
 python evaluation/report.py
+
+# batch scoring at scale and the backends' agreement (issue 10)
+python evaluation/classifier/backends.py
+python evaluation/benchmarks/scale.py --base 2000 --scales 1 4 16 \
+    --configs onnx:int8 torch:bfloat16 --threads 2
+python evaluation/benchmarks/scale.py --base 2000 --scales 1 4 16 --configs onnx:int8 \
+    --workload consultations --threads 2
+python evaluation/report.py
+
+# validity (issue 12): cross-domain (non-commercial sets read from ../shared, nothing of them
+# written here), known groups, then evaluation/VALIDITY.md; EPITOME takes its data path
+python evaluation/validity/validity.py --all
+python evaluation/validity/epitome.py --data "$SHARED/labelled/epitome_reddit" --seeds 5 \
+    --threads 2 --work "$WORK/epitome"
+python evaluation/validity/validity.py --render
