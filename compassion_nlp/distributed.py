@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import CompassionError, Errors, check_option
-from .outputs import RunSummary, score_to_folder
+from .outputs import Producer, RunSummary, score_to_folder
 from .readers import Source
 from .rows import Event, chunks, score_rows
 
@@ -76,7 +76,7 @@ class ScoreChunks:
 def ray_producer(
     spec: ScorerSpec, *, format: str | None = None, batch_size: int = 64,
     num_actors: int | None = None, cpus_per_actor: int = 2,
-) -> Callable[[list[tuple[int, Source]], set[str]], Iterator[Event]]:
+) -> Producer:
     """A ``producer`` for :func:`~compassion_nlp.outputs.score_to_folder` that scores on the
     Ray cluster this process is connected to (``ray.init`` first): ``num_actors`` actors
     (default: the cluster's CPUs shared out) of ``cpus_per_actor`` CPUs and model threads."""
