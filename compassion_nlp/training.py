@@ -90,6 +90,11 @@ class TrainingConfig:
             model trained with other labels is for experiments (e.g. the EPITOME
             reproduction in ``evaluation/validity/epitome.py``): ``UtteranceClassifier
             .from_pretrained`` refuses it (E019).
+        checkpoint_minutes: write ``output_dir/checkpoint.pt`` (weights, optimiser, schedule,
+            random states, the epoch's batch order and position) every this many minutes and
+            at each epoch's end, so that a stopped run started again with the same settings
+            goes on where it stopped and ends as the uninterrupted run would; removed when
+            the model is saved. ``None`` (default): no checkpoints.
     """
 
     corpus: Path = Path("data/corpus.jsonl")
@@ -115,6 +120,7 @@ class TrainingConfig:
     soft_labelled: Path | None = None
     soft_per_epoch: int | None = None
     labels: tuple[str, ...] | None = None
+    checkpoint_minutes: float | None = None
 
     def __post_init__(self) -> None:
         self.corpus = Path(self.corpus)
@@ -154,6 +160,12 @@ class TrainingConfig:
             problems.append("pos_weight_cap must be at least 1")
         if self.limit is not None and self.limit < 1:
             problems.append("limit must be positive")
+        if self.checkpoint_minutes is not None and (
+            isinstance(self.checkpoint_minutes, bool)
+            or not isinstance(self.checkpoint_minutes, (int, float))
+            or self.checkpoint_minutes < 0
+        ):
+            problems.append("checkpoint_minutes must be a number of minutes (0 or more) or None")
         if self.labels is not None and (
             not self.labels or len(set(self.labels)) != len(self.labels)
             or not all(isinstance(label, str) and label for label in self.labels)
@@ -428,15 +440,26 @@ def train(args: TrainingConfig, *, model: Any = None, tokenizer: Any = None) -> 
     started = time.time()
     run = _build(args, model, tokenizer)
     best = _Best()
-    for epoch in range(1, args.epochs + 1):
-        record = _epoch(run, epoch)
+    saver = _Checkpoints(args) if args.checkpoint_minutes is not None else None
+    first, resumed = 1, None
+    if saver is not None and (state := saver.load(run, best)) is not None:
+        first, resumed = state["epoch"], state["plan"]
+        started -= state["seconds"]
+    for epoch in range(first, args.epochs + 1):
+        if best.stale >= args.patience:
+            break
+        record = _epoch(run, epoch, plan=resumed, saver=saver, best=best, started=started)
+        resumed = None
         logger.info("epoch %d: train loss %.4f, dev mAP %.4f, dev loss %.4f", epoch,
                     record["train_loss"], record["dev_map"], record["dev_loss"])
-        if not best.update(record, run.clf.model) and best.stale >= args.patience:
-            break
+        best.update(record, run.clf.model)
+        if saver is not None:
+            saver.save(run, best, epoch + 1, None, started)
     best.restore(run.clf.model)
     dev_metrics = _calibrate(run)
     _save(run, best, dev_metrics, started)
+    if saver is not None:
+        saver.path.unlink(missing_ok=True)
     return TrainResult(
         output_dir=args.output_dir, best_epoch=best.epoch, dev_metrics=dev_metrics,
         history=best.history, seconds=time.time() - started,
@@ -538,24 +561,33 @@ def _base_model(name: str, labels: tuple[str, ...] = LABELS) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def _epoch(run: _Run, epoch: int) -> dict[str, float]:
+def _epoch(
+    run: _Run, epoch: int, *, plan: dict | None = None, saver: _Checkpoints | None = None,
+    best: _Best | None = None, started: float = 0.0,
+) -> dict[str, float]:
     """One pass over the training rows (and this epoch's soft-labelled draw), then the dev
-    split's mean average precision and loss."""
+    split's mean average precision and loss. ``plan``: a checkpoint's epoch in progress (its
+    soft draw, batch order, batches done and loss so far)."""
     import torch
 
     model, args = run.clf.model, run.args
     model.train()
+    if plan is None:
+        drawn = (sorted(run.rng.sample(range(len(run.soft_inputs)), run.per_epoch))
+                 if run.per_epoch else [])
+        plan = {"drawn": drawn, "batches": None, "done": 0, "running": 0.0}
     inputs, targets = run.train_inputs, run.train_y
-    if run.per_epoch:
-        drawn = sorted(run.rng.sample(range(len(run.soft_inputs)), run.per_epoch))
-        inputs = run.train_inputs + [run.soft_inputs[i] for i in drawn]
-        targets = np.concatenate([run.train_y, run.soft_y[drawn]])  # type: ignore[index]
+    if plan["drawn"]:
+        inputs = run.train_inputs + [run.soft_inputs[i] for i in plan["drawn"]]
+        targets = np.concatenate([run.train_y, run.soft_y[plan["drawn"]]])  # type: ignore[index]
+    if plan["batches"] is None:
+        plan["batches"] = _batches(inputs, args, run.rng)
     autocast = (
         torch.autocast("cpu", dtype=torch.bfloat16) if run.precision == "bfloat16"
         else contextlib.nullcontext()
     )
-    running = 0.0
-    for idx in _batches(inputs, args, run.rng):
+    for position in range(plan["done"], len(plan["batches"])):
+        idx = plan["batches"][position]
         batch = run.clf.encode([inputs[i] for i in idx])
         with autocast:
             logits = model(**batch).logits
@@ -567,13 +599,89 @@ def _epoch(run: _Run, epoch: int) -> dict[str, float]:
         run.optimizer.step()
         run.scheduler.step()
         run.optimizer.zero_grad()
-        running += loss.item() * len(idx)
+        plan["running"] += loss.item() * len(idx)
+        plan["done"] = position + 1
+        if saver is not None and best is not None and saver.due():
+            saver.save(run, best, epoch, plan, started)
     model.eval()
     dev_logits = run.clf.logits(run.dev_inputs)
     with torch.no_grad():
         dev_loss = float(run.loss_fn(torch.from_numpy(dev_logits), torch.from_numpy(run.dev_y)))
-    return {"epoch": epoch, "train_loss": running / len(inputs),
+    return {"epoch": epoch, "train_loss": plan["running"] / len(inputs),
             "dev_map": _mean_average_precision(dev_logits, run.dev_y), "dev_loss": dev_loss}
+
+
+class _Checkpoints:
+    """``output_dir/checkpoint.pt``: everything a stopped run needs to go on as if it had not
+    stopped (see ``TrainingConfig.checkpoint_minutes``)."""
+
+    def __init__(self, args: TrainingConfig):
+        self.path = Path(args.output_dir) / "checkpoint.pt"
+        self.every = 60.0 * float(args.checkpoint_minutes or 0.0)
+        self.last = time.time()
+        self.settings = {
+            k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
+            for k, v in asdict(args).items() if k not in ("threads", "checkpoint_minutes")
+        }
+
+    def due(self) -> bool:
+        return time.time() - self.last >= self.every
+
+    def save(self, run: _Run, best: _Best, epoch: int, plan: dict | None,
+             started: float) -> None:
+        """Write the state at this point: ``epoch`` is the epoch to go on with, ``plan`` its
+        progress (``None``: not begun)."""
+        import torch
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        state = {
+            "settings": self.settings, "epoch": epoch, "plan": plan,
+            "seconds": time.time() - started,
+            "model": run.clf.model.state_dict(), "optimizer": run.optimizer.state_dict(),
+            "scheduler": run.scheduler.state_dict(), "rng": run.rng.getstate(),
+            "torch_rng": torch.get_rng_state(),
+            "best": {"score": best.score, "loss": best.loss, "epoch": best.epoch,
+                     "stale": best.stale, "state": best.state, "history": best.history},
+        }
+        partial = self.path.with_name(self.path.name + ".partial")
+        torch.save(state, partial)
+        partial.replace(self.path)
+        self.last = time.time()
+        logger.info("checkpoint written: epoch %d, %d batches done", epoch,
+                    plan["done"] if plan else 0)
+
+    def load(self, run: _Run, best: _Best) -> dict | None:
+        """Restore a checkpoint into ``run`` and ``best``; ``None`` when there is none."""
+        import torch
+
+        if not self.path.is_file():
+            return None
+        try:
+            # our own file (it holds Python random states, which weights_only refuses)
+            state = torch.load(self.path, map_location="cpu", weights_only=False)
+        except Exception as exc:  # noqa: BLE001 - a torn or foreign file
+            raise CompassionError(
+                Errors.E030, detail=f"{self.path} cannot be read ({type(exc).__name__}); "
+                "delete it to start the run again"
+            ) from None
+        saved = state.get("settings", {})
+        differ = sorted(k for k in set(self.settings) | set(saved)
+                        if self.settings.get(k) != saved.get(k))
+        if differ:
+            raise CompassionError(
+                Errors.E030, detail=f"{self.path} is from a run with other settings "
+                f"({', '.join(differ)}); use those settings, another output_dir, or delete "
+                "the checkpoint to start again"
+            )
+        run.clf.model.load_state_dict(state["model"])
+        run.optimizer.load_state_dict(state["optimizer"])
+        run.scheduler.load_state_dict(state["scheduler"])
+        run.rng.setstate(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        for key, value in state["best"].items():
+            setattr(best, key, value)
+        logger.info("resuming from %s at epoch %d", self.path, state["epoch"])
+        return state
 
 
 @dataclass

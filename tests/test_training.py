@@ -238,3 +238,52 @@ def test_custom_labels_are_validated(labels: tuple[str, ...]) -> None:
 def test_custom_labels_refuse_soft_labelled_rows(tmp_path: Path) -> None:
     with pytest.raises(CompassionError, match="soft_labelled"):
         TrainingConfig(labels=("A", "B"), soft_labelled=tmp_path / "soft.jsonl")
+
+
+def test_a_stopped_run_goes_on_from_its_checkpoint(tmp_path: Path, monkeypatch) -> None:
+    import itertools
+
+    from compassion_nlp import training
+    from compassion_nlp.training import train
+
+    from .helpers import tiny_model_and_tokenizer
+
+    corpus = tiny_corpus(tmp_path / "c.jsonl", rows=120)
+
+    def run(out: str, folder: str, **changes) -> None:
+        model, tokenizer = tiny_model_and_tokenizer(tmp_path / folder)
+        settings = dict(corpus=corpus, output_dir=tmp_path / out, epochs=3, learning_rate=1e-3,
+                        batch_size=16, max_length=24, seed=7, checkpoint_minutes=0)
+        train(TrainingConfig(**{**settings, **changes}), model=model, tokenizer=tokenizer)
+
+    run("whole", "v0")
+    # a checkpoint every other batch; the run is stopped in its second epoch, between two
+    # checkpoints, so the batch after the last checkpoint is done again on resuming
+    monkeypatch.setattr(training._Checkpoints, "due",
+                        lambda self, flip=itertools.cycle([False, True]): next(flip))
+    real_encode, calls = UtteranceClassifier.encode, itertools.count(1)
+
+    def stopped(self, items):
+        if next(calls) == 11:
+            raise KeyboardInterrupt
+        return real_encode(self, items)
+
+    monkeypatch.setattr(UtteranceClassifier, "encode", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        run("stopped", "v1")
+    checkpoint = tmp_path / "stopped" / "checkpoint.pt"
+    assert checkpoint.is_file() and not (tmp_path / "stopped" / "compassion.json").exists()
+    monkeypatch.setattr(UtteranceClassifier, "encode", real_encode)
+    with pytest.raises(CompassionError, match=r"\[E030\].*other settings \(learning_rate\)"):
+        run("stopped", "v2", learning_rate=2e-3)
+    run("stopped", "v3")  # fresh random weights: the checkpoint must supply everything
+    assert not checkpoint.exists()
+
+    whole, resumed = (ClassifierConfig.load(tmp_path / out) for out in ("whole", "stopped"))
+    for a, b in zip(whole.training["history"], resumed.training["history"], strict=True):
+        assert a == pytest.approx(b, rel=1e-4)
+    assert whole.thresholds == resumed.thresholds
+    item = [ClassifierInput("what worries you most", "clinician")]
+    np.testing.assert_allclose(
+        UtteranceClassifier.from_pretrained(tmp_path / "stopped").logits(item),
+        UtteranceClassifier.from_pretrained(tmp_path / "whole").logits(item), atol=1e-4)

@@ -19,6 +19,9 @@ The selection rule, fixed before any of these ran: the arm with the best dev mac
 those whose inference speed is at least 200 utterances/s on 2 cores is shipped; the test split
 and the behavioural suite are reported, never used to choose.
 
+A run writes a checkpoint every 10 minutes into its model folder: the same command started
+again after a stop goes on from it.
+
 ``loso SOURCE`` trains the ``minilm`` arm without SOURCE (train and dev) and tests on SOURCE's
 test encounters; its in-domain figure is the ``minilm`` run's on the same encounters.
 
@@ -194,7 +197,7 @@ def arm_settings(name: str, args: argparse.Namespace) -> dict:
 
 def run(name: str, settings: dict, work: Path, *, test_sources: tuple[str, ...] = ()) -> dict:
     """Train one configuration into ``work/name`` (unless it is there) and evaluate it."""
-    settings = {**settings, "output_dir": str(work / name),
+    settings = {**settings, "output_dir": str(work / name), "checkpoint_minutes": 10,
                 "corpus": str(REPO / settings.get("corpus", "data/corpus.jsonl"))}
     model_dir = work / name
     if not (model_dir / "compassion.json").is_file():
