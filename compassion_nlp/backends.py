@@ -52,6 +52,11 @@ ONNX_FOLDER = "onnx"
 #: largest difference of a logit between torch and the exported float32 graph that passes
 EXPORT_TOLERANCE = 1e-3
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+#: int8 labels are checked again in float32 for the utterances whose calibrated logit lies
+#: within this distance of a label's threshold (chosen on the dev split by
+#: ``evaluation/classifier/backends.py``: the smallest margin in steps of 0.1 with ≥ 99.9 % of
+#: dev utterances labelled as float32 labels them)
+RECHECK_MARGIN = 0.5
 
 
 def load_classifier(
@@ -303,9 +308,13 @@ class OnnxClassifier(UtteranceClassifier):
     backend = "onnx"
 
     def __init__(self, session: Any, tokenizer: Any, config: ClassifierConfig, *,
-                 precision: str, file: Path):
+                 precision: str, file: Path, recheck: Any = None,
+                 recheck_margin: float = 0.0):
         self.model = None
         self.session = session
+        #: the float32 session that relabels int8's utterances near a threshold (or None)
+        self.recheck = recheck
+        self.recheck_margin = recheck_margin
         self.tokenizer = tokenizer
         self.config = config
         self.labels = tuple(config.labels)
@@ -315,15 +324,24 @@ class OnnxClassifier(UtteranceClassifier):
 
     @classmethod
     def from_pretrained(  # type: ignore[override]
-        cls, path: str | Path, *, precision: str = "auto", threads: int | None = None
+        cls, path: str | Path, *, precision: str = "auto", threads: int | None = None,
+        recheck_margin: float = RECHECK_MARGIN,
     ) -> OnnxClassifier:
         """Load a model folder on ONNX Runtime (exported and cached on first use).
 
         Args:
             precision: ``float32`` (``auto``: the torch model's labels) or ``int8`` (weights
-                quantised per channel: faster, and it changes a few labels; see the README).
+                quantised per channel: faster; the utterances it puts near a threshold are
+                labelled again in float32, see ``recheck_margin``).
             threads: intra-op threads (default: ONNX Runtime's choice, the physical cores).
+            recheck_margin: for ``int8``, the distance (in calibrated logits) from a threshold
+                within which an utterance is run again in float32; ``0``: never (fastest, and
+                about 2 % of utterances get another label; see the README).
         """
+        if recheck_margin < 0:
+            raise CompassionError(
+                Errors.E045, detail=f"recheck_margin must be 0 or more, not {recheck_margin}",
+                choices="0 (no recheck) or a positive margin such as 0.5")
         check_backend("onnx", precision)
         _require_onnx()
         import onnxruntime as ort
@@ -350,11 +368,35 @@ class OnnxClassifier(UtteranceClassifier):
         # idle threads sleep instead of spinning: reading and segmenting run beside the model
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+        recheck = None
+        if chosen == "int8" and recheck_margin > 0:
+            recheck = ort.InferenceSession(str(find_or_export(path, "float32")), options,
+                                           providers=["CPUExecutionProvider"])
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        return cls(session, tokenizer, config, precision=chosen, file=file)
+        return cls(session, tokenizer, config, precision=chosen, file=file, recheck=recheck,
+                   recheck_margin=recheck_margin if recheck is not None else 0.0)
 
     def logits(self, items: Sequence[ClassifierInput], *, batch_size: int = 64) -> np.ndarray:
-        """Raw logits, shape ``(len(items), len(labels))``; inputs are batched by length."""
+        """Raw logits, shape ``(len(items), len(labels))``; inputs are batched by length. With
+        a float32 recheck, the rows int8 puts near a threshold are float32's."""
+        out = self._forward(self.session, items, batch_size)
+        if self.recheck is not None and len(items):
+            rows = np.flatnonzero(self.near_threshold(out))
+            if len(rows):
+                out[rows] = self._forward(self.recheck, [items[i] for i in rows], batch_size)
+        return out
+
+    def near_threshold(self, logits: np.ndarray, margin: float | None = None) -> np.ndarray:
+        """Which rows have a calibrated logit within ``margin`` (default ``recheck_margin``)
+        of a threshold."""
+        margin = self.recheck_margin if margin is None else margin
+        a = np.array([self.config.calibration[label][0] for label in self.labels])
+        b = np.array([self.config.calibration[label][1] for label in self.labels])
+        t = np.clip([self.config.thresholds[label] for label in self.labels], 1e-6, 1 - 1e-6)
+        return (np.abs(logits * a + b - np.log(t / (1 - t))) < margin).any(axis=1)
+
+    def _forward(self, session: Any, items: Sequence[ClassifierInput],
+                 batch_size: int) -> np.ndarray:
         out = np.zeros((len(items), len(self.labels)), dtype=np.float32)
         if not items:
             return out
@@ -363,7 +405,7 @@ class OnnxClassifier(UtteranceClassifier):
             idx = order[start : start + batch_size]
             batch = self.encode([items[i] for i in idx], return_tensors="np")
             feed = {name: batch[name].astype(np.int64) for name in self._inputs}
-            out[idx] = self.session.run(["logits"], feed)[0]
+            out[idx] = session.run(["logits"], feed)[0]
             if n % RELEASE_EVERY == 0:
                 _release_memory()
         _release_memory()

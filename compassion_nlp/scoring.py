@@ -309,6 +309,8 @@ class Scorer:
         backend = getattr(self.classifier, "backend", "torch")
         if backend != "torch":
             info["backend"] = backend
+        if getattr(self.classifier, "recheck_margin", 0.0):
+            info["int8_recheck_margin"] = self.classifier.recheck_margin
         return info
 
 

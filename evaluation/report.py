@@ -241,6 +241,11 @@ def _large_files() -> str:
     return "\n".join(lines)
 
 
+def _spread(values: list[float] | None) -> str:
+    """`` (lowest–highest)`` of repeated measurements; nothing for a single one."""
+    return f" ({min(values):,.0f}–{max(values):,.0f})" if values and len(values) > 1 else ""
+
+
 def _scale(name: str = "scale.json") -> str:
     """Batch scoring at 1×, 4×, 16×: the raw forward pass, end to end, and peak memory."""
     path = HERE / "benchmarks" / name
@@ -265,7 +270,10 @@ def _scale(name: str = "scale.json") -> str:
         "`classifier.logits` (tokenisation and the encoder, batched by length over the whole "
         "list) on exactly the utterances scored; (b) `score_to_folder` as `compassion-nlp "
         "score` runs it (read, roles, segment, classify, link, score, highlights, checkpoints, "
-        "Parquet tables); (c) the end-to-end process's peak resident memory.", "",
+        "Parquet tables); (c) the end-to-end process's peak resident memory"
+        + (". A figure with a range in brackets is the median of that many runs, (a) and (b) "
+           "alternating, with their lowest and highest; (c) is then the highest peak."
+           if any(run.get("raw_repeats") for run in data["runs"]) else "."), "",
         "| backend | size | tokens per input | (a) raw utt/s | (b) end to end s | utt/s "
         "| encounters/s | (b)/(a) | (c) peak memory | other processes' CPU |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -276,8 +284,10 @@ def _scale(name: str = "scale.json") -> str:
         lines.append(
             f"| {run['config'].replace(':', ' ')} | {run['scale']}× | "
             f"{raw.get('mean_tokens_per_input', float('nan')):.0f} | "
-            f"{raw['utterances_per_second']:,.0f} | {e2e['seconds']:,.1f} | "
-            f"{e2e['utterances_per_second']:,.0f} | {e2e['encounters_per_second']:,.1f} | "
+            f"{raw['utterances_per_second']:,.0f}{_spread(run.get('raw_repeats'))} | "
+            f"{e2e['seconds']:,.1f} | "
+            f"{e2e['utterances_per_second']:,.0f}{_spread(run.get('end_to_end_repeats'))} | "
+            f"{e2e['encounters_per_second']:,.1f} | "
             f"{run['end_to_end_vs_raw']:.2f} | {e2e['peak_rss_mb']:,.0f} MB | "
             f"{other * 100:.1f} % |")
     by_config: dict[str, list[dict]] = {}
@@ -334,6 +344,20 @@ def _backends() -> str:
             f"{c['max_probability_difference']:.2g} / {c['mean_probability_difference']:.2g} / "
             f"{c['p99_probability_difference']:.2g} | {c['macro_f1']:.3f} | "
             f"{'yes' if c['target_met'] else 'no'} |")
+    sweep = data.get("int8_recheck_dev")
+    if sweep:
+        checked = data["configurations"].get("onnx int8", {})
+        lines += ["", f"`onnx int8` runs again in float32 the utterances whose calibrated logit "
+                  f"lies within {sweep['shipped']} of a label's threshold "
+                  f"({checked.get('rechecked', float('nan')) * 100:.1f} % of the test "
+                  f"utterances); `onnx int8, no recheck` is the int8 graph alone "
+                  f"(`recheck_margin=0`). The margin was chosen on the "
+                  f"{sweep['utterances']:,} dev utterances ({sweep['rule']}: "
+                  f"{sweep['chosen']}; the test split's figures were also seen while this "
+                  "rule was set, so the test agreement above is not a blind figure): "
+                  + ", ".join(f"{r['margin']} → {r['rechecked'] * 100:.1f} % rechecked, "
+                              f"{r['label_agreement'] * 100:.2f} %" for r in sweep["margins"])
+                  + "."]
     lines += ["", "Command: `python evaluation/classifier/backends.py`."]
     return "\n".join(lines)
 

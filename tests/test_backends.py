@@ -77,6 +77,35 @@ def test_onnx_int8_stays_close_and_the_export_is_cached(
     assert np.array_equal(again.predict_proba(items), q)
 
 
+def test_int8_labels_the_utterances_near_a_threshold_again_in_float32(
+    tiny_model_dir: Path, cache: Path
+) -> None:
+    from compassion_nlp.backends import OnnxClassifier
+
+    items = inputs()
+    full = load_classifier(tiny_model_dir, backend="onnx", precision="float32")
+    plain = OnnxClassifier.from_pretrained(tiny_model_dir, precision="int8", recheck_margin=0)
+    assert plain.recheck is None and plain.recheck_margin == 0
+    zf, zp = full.logits(items, batch_size=8), plain.logits(items, batch_size=8)
+    # a margin that puts some of these utterances near a threshold and leaves the others
+    a = np.array([plain.config.calibration[label][0] for label in plain.labels])
+    b = np.array([plain.config.calibration[label][1] for label in plain.labels])
+    t = np.array([plain.config.thresholds[label] for label in plain.labels])
+    margin = float(np.median(np.abs(zp * a + b - np.log(t / (1 - t))).min(axis=1)))
+    checked = OnnxClassifier.from_pretrained(tiny_model_dir, precision="int8",
+                                             recheck_margin=margin)
+    near = checked.near_threshold(zp)
+    assert 0 < near.sum() < len(items)
+    zc = checked.logits(items, batch_size=8)
+    np.testing.assert_allclose(zc[near], zf[near], atol=1e-5)
+    np.testing.assert_array_equal(zc[~near], zp[~near])
+    everything = OnnxClassifier.from_pretrained(tiny_model_dir, precision="int8",
+                                                recheck_margin=1e6)
+    np.testing.assert_allclose(everything.logits(items, batch_size=8), zf, atol=1e-5)
+    with pytest.raises(CompassionError, match=r"\[E045\] recheck_margin must be 0 or more"):
+        OnnxClassifier.from_pretrained(tiny_model_dir, precision="int8", recheck_margin=-1)
+
+
 def test_an_export_in_the_model_folder_is_used_first(
     tiny_model_dir: Path, tmp_path: Path, cache: Path
 ) -> None:

@@ -16,6 +16,9 @@ For each backend and precision and each size, in fresh processes (so peaks are t
     utterances/s and encounters/s, and the ratio to (a);
 (c) the peak resident memory of the end-to-end process.
 
+Each size is measured ``--repeats`` times (default 3), (a) and (b) alternating; the figures are
+the medians (every run's figure is kept beside them) and (c) the highest peak.
+
 Writes ``evaluation/benchmarks/scale.json`` (shown in ``evaluation/README.md``). Pause other
 work on the machine while it runs.
 
@@ -220,6 +223,12 @@ def _run_child(mode: str, folder: Path, config: str, args: argparse.Namespace,
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _median(runs: list[dict]) -> dict:
+    """The run with the median utterances/s (the lower middle one of an even number)."""
+    ordered = sorted(runs, key=lambda r: r["utterances_per_second"])
+    return dict(ordered[(len(ordered) - 1) // 2])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
@@ -232,6 +241,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of (a) and (b) per size; their medians are reported")
     parser.add_argument("--workload", choices=tuple(RESULTS), default="mixed",
                         help="mixed (consultations and meetings; scale.json) or consultations "
                         "(scale-consultations.json)")
@@ -254,7 +265,7 @@ def main() -> None:
     logging.disable(logging.WARNING)  # the readers' warnings about the shared transcripts
     command = " ".join(["python", "evaluation/benchmarks/scale.py", "--base", str(args.base),
                         "--scales", *map(str, args.scales), "--configs", *args.configs,
-                        "--threads", str(args.threads)]
+                        "--threads", str(args.threads), "--repeats", str(args.repeats)]
                        + (["--workload", args.workload] if args.workload != "mixed" else []))
     result: dict = {
         "command": command, "workload": args.workload,
@@ -280,11 +291,17 @@ def main() -> None:
         for config in args.configs:
             for scale in args.scales:
                 folder = root / "in" / f"x{scale}"
-                raw = _run_child("raw", folder, config, args, root / "out")
-                e2e = _run_child("e2e", folder, config, args, root / f"out-{config}-{scale}"
-                                 .replace(":", "-"))
-                shutil.rmtree(root / f"out-{config}-{scale}".replace(":", "-"))
+                out = root / f"out-{config}-{scale}".replace(":", "-")
+                raws, e2es = [], []
+                for _ in range(args.repeats):
+                    raws.append(_run_child("raw", folder, config, args, root / "out"))
+                    e2es.append(_run_child("e2e", folder, config, args, out))
+                    shutil.rmtree(out)
+                raw, e2e = _median(raws), _median(e2es)
+                e2e["peak_rss_mb"] = max(r["peak_rss_mb"] for r in e2es)
                 run = {"config": config, "scale": scale, "raw": raw, "end_to_end": e2e,
+                       "raw_repeats": [r["utterances_per_second"] for r in raws],
+                       "end_to_end_repeats": [r["utterances_per_second"] for r in e2es],
                        "end_to_end_vs_raw": round(e2e["utterances_per_second"]
                                                   / raw["utterances_per_second"], 3)}
                 result["runs"].append(run)

@@ -25,14 +25,47 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-#: the configurations compared with torch float32
-CONFIGURATIONS = (("torch", "bfloat16"), ("torch", "int8"), ("onnx", "float32"), ("onnx", "int8"))
+#: the configurations compared with torch float32: (name, backend, precision, ONNX options)
+CONFIGURATIONS = (
+    ("torch bfloat16", "torch", "bfloat16", {}),
+    ("torch int8", "torch", "int8", {}),
+    ("onnx float32", "onnx", "float32", {}),
+    ("onnx int8, no recheck", "onnx", "int8", {"recheck_margin": 0.0}),
+    ("onnx int8", "onnx", "int8", {}),
+)
 TARGET = 0.995
+#: the rule for the int8 recheck margin: the smallest margin (steps of 0.1) with at least this
+#: share of dev utterances labelled as torch float32 labels them
+DEV_RULE = 0.999
+
+
+def recheck_sweep(model: Path, corpus: Path) -> dict[str, object]:
+    """On the dev split: how many utterances each int8 recheck margin sends to float32, and the
+    share then labelled as torch float32 labels them; the margin the rule picks."""
+    from compassion_nlp.backends import RECHECK_MARGIN, OnnxClassifier, load_classifier
+    from compassion_nlp.training import load_corpus, to_inputs
+
+    dev_x, _ = to_inputs(load_corpus(corpus)["dev"])
+    reference = load_classifier(model, precision="float32")
+    ref_d = reference.decide(reference.predict_proba(dev_x))
+    full = OnnxClassifier.from_pretrained(model, precision="float32")
+    plain = OnnxClassifier.from_pretrained(model, precision="int8", recheck_margin=0.0)
+    zf, zp = full.logits(dev_x), plain.logits(dev_x)
+    rows = []
+    for margin in [round(0.1 * k, 1) for k in range(11)]:
+        near = plain.near_threshold(zp, margin)
+        z = np.where(near[:, None], zf, zp)
+        same = (plain.decide(plain.calibrate(z)) == ref_d).all(axis=1)
+        rows.append({"margin": margin, "rechecked": round(float(near.mean()), 4),
+                     "label_agreement": round(float(same.mean()), 4)})
+    chosen = next((r["margin"] for r in rows if r["label_agreement"] >= DEV_RULE), None)
+    return {"utterances": len(dev_x), "rule": f"smallest margin with dev label agreement "
+            f">= {DEV_RULE}", "margins": rows, "chosen": chosen, "shipped": RECHECK_MARGIN}
 
 
 def compare(model: Path, corpus: Path) -> dict[str, object]:
     """The agreement of every configuration with torch float32 on the test split."""
-    from compassion_nlp.backends import load_classifier
+    from compassion_nlp.backends import OnnxClassifier, load_classifier
     from compassion_nlp.classifier import LABELS
     from compassion_nlp.training import label_metrics, load_corpus, to_inputs
 
@@ -45,17 +78,21 @@ def compare(model: Path, corpus: Path) -> dict[str, object]:
         "utterances": len(test_x),
         "target_label_agreement": TARGET,
         "torch_float32_macro_f1": round(label_metrics(ref_d, test_y)["macro_f1"], 4),
+        "int8_recheck_dev": recheck_sweep(model, corpus),
         "configurations": {},
     }
-    for backend, precision in CONFIGURATIONS:
-        clf = load_classifier(model, backend=backend, precision=precision)
+    for name, backend, precision, options in CONFIGURATIONS:
+        clf = (OnnxClassifier.from_pretrained(model, precision=precision, **options)
+               if backend == "onnx" else load_classifier(model, precision=precision))
         p = clf.predict_proba(test_x)
         d = clf.decide(p)
         diff = np.abs(p - ref_p)
         same = (d == ref_d).all(axis=1)
-        results["configurations"][f"{backend} {precision}"] = {  # type: ignore[index]
+        results["configurations"][name] = {  # type: ignore[index]
             "label_agreement": round(float(same.mean()), 4),
             "utterances_changed": int((~same).sum()),
+            "rechecked": round(float(clf.near_threshold(clf._forward(
+                clf.session, test_x, 64)).mean()), 4) if getattr(clf, "recheck", None) else 0.0,
             "label_agreement_per_label": {
                 label: round(float((d[:, j] == ref_d[:, j]).mean()), 4)
                 for j, label in enumerate(LABELS)},
@@ -65,8 +102,7 @@ def compare(model: Path, corpus: Path) -> dict[str, object]:
             "macro_f1": round(label_metrics(d, test_y)["macro_f1"], 4),
             "target_met": bool(same.mean() >= TARGET),
         }
-        print(backend, precision, results["configurations"][f"{backend} {precision}"],  # type: ignore[index]
-              flush=True)
+        print(name, results["configurations"][name], flush=True)  # type: ignore[index]
     return results
 
 
