@@ -82,32 +82,35 @@ def utterances_frame(
 
 def cues_frame(encounter: Encounter, probabilities: np.ndarray, cues: list[CueLink]
                ) -> pd.DataFrame:
-    """One row per cue of an expressing speaker, with the response it got."""
+    """One row per cue of an expressing speaker, with the response it got (typed columns,
+    built in one step: this runs once per scored encounter)."""
     utterances = encounter.view.utterances
-    rows = [
-        {
-            "encounter_id": encounter.id,
-            "utterance_id": link.utterance_id,
-            "turn_id": link.turn_id,
-            "speaker": encounter.speakers[link.speaker].name,
-            "source_line": utterances[link.cue_index].source_line,
-            "start": utterances[link.cue_index].start,
-            "p_cue": round(float(probabilities[link.cue_index, LABELS.index("CUE")]), 4),
-            "episode": link.episode,
-            "responded": link.responded,
-            "response_utterance_id": link.response_utterance_id,
-            "response_labels": "|".join(link.response_labels),
-            "latency_turns": link.latency_turns,
-            "latency_seconds": link.latency_seconds,
-            "raised_again": link.raised_again,
-        }
-        for link in cues
-    ]
-    return pd.DataFrame(rows, columns=CUE_COLUMNS).astype(_CUE_TYPES)
+    at = [utterances[link.cue_index] for link in cues]
 
+    def floats(values: list[float | None]) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in values], dtype="float64")
 
-_CUE_TYPES = {"source_line": "Int64", "latency_turns": "Int64", "start": "float64",
-              "latency_seconds": "float64"}
+    def objects(values: list[Any]) -> pd.Series:
+        return pd.Series(values, dtype=None if values else object)
+
+    columns = {
+        "encounter_id": objects([encounter.id] * len(cues)),
+        "utterance_id": objects([link.utterance_id for link in cues]),
+        "turn_id": objects([link.turn_id for link in cues]),
+        "speaker": objects([encounter.speakers[link.speaker].name for link in cues]),
+        "source_line": pd.array([u.source_line for u in at], dtype="Int64"),
+        "start": floats([u.start for u in at]),
+        "p_cue": objects([round(float(probabilities[link.cue_index, LABELS.index("CUE")]), 4)
+                          for link in cues]),
+        "episode": objects([link.episode for link in cues]),
+        "responded": objects([link.responded for link in cues]),
+        "response_utterance_id": objects([link.response_utterance_id for link in cues]),
+        "response_labels": objects(["|".join(link.response_labels) for link in cues]),
+        "latency_turns": pd.array([link.latency_turns for link in cues], dtype="Int64"),
+        "latency_seconds": floats([link.latency_seconds for link in cues]),
+        "raised_again": objects([link.raised_again for link in cues]),
+    }
+    return pd.DataFrame(columns)
 
 
 def highlights_frame(encounter_id: str, highlights: list[Highlight]) -> pd.DataFrame:
