@@ -215,7 +215,8 @@ def score_cli(
     precision: str = typer.Option(
         "auto", "--precision",
         help="auto (torch: bfloat16 where the CPU supports it, else float32; onnx: float32), "
-        "float32, bfloat16 (torch) or int8.",
+        "float32, bfloat16 (torch) or int8 (onnx int8: utterances near a threshold are "
+        "labelled again in float32).",
     ),
     backend: str = typer.Option(
         "torch", "--backend", help="torch, or onnx (ONNX Runtime: pip install "
