@@ -264,14 +264,15 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
             rows = dict(event.rows)
             for name, frame in rows.items():
                 new[name].append(frame)
-            encounter_rows.append(event.encounter_row)
-            rows["encounters"] = pd.DataFrame(encounter_rows[-1:])
-            summary.encounters += 1
+            encounter_rows.extend(event.encounter_rows)
+            rows["encounters"] = pd.DataFrame(event.encounter_rows)
+            summary.encounters += len(event.encounter_ids)
             summary.unscorable += event.unscorable
             summary.utterances += event.utterances
             checkpoint.add(rows)
-            unfinished[0][1] -= 1  # encounters come out in the order their sources were read
-            finish_sources()
+            for _ in event.encounter_ids:
+                unfinished[0][1] -= 1  # encounters come out in the order their sources were read
+                finish_sources()
     except KeyboardInterrupt:
         checkpoint.save()
         raise RunInterrupted(

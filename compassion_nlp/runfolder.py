@@ -116,7 +116,7 @@ class Checkpoint:
         return saved
 
     def add(self, rows: dict[str, pd.DataFrame]) -> None:
-        """Queue one finished encounter's rows; save a shard when ``every_s`` has passed."""
+        """Queue the rows of finished encounters; save a shard when ``every_s`` has passed."""
         for name, frame in rows.items():
             self._pending[name].append(frame)
         if time.monotonic() - self._last >= self.every_s:

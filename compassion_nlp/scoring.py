@@ -109,11 +109,11 @@ class ScoredEncounter:
 
     def utterances_df(self) -> pd.DataFrame:
         """One row per utterance: the read columns plus ``p_<label>`` and ``<label>``."""
-        return utterances_frame(self.encounter, self.probabilities, self.decided)
+        return utterances_frame([self])
 
     def cues_df(self) -> pd.DataFrame:
         """One row per cue (see the README for the columns)."""
-        return cues_frame(self.encounter, self.probabilities, self.cues)
+        return cues_frame([self])
 
     @cached_property
     def _encounter_row(self) -> dict[str, Any]:
@@ -125,12 +125,11 @@ class ScoredEncounter:
 
     def speakers_df(self) -> pd.DataFrame:
         """One row per speaker."""
-        return speakers_frame(self.encounter, self.decided, self.cues,
-                              config=self.compassion.config)
+        return speakers_frame([self])
 
     def highlights_df(self) -> pd.DataFrame:
         """One row per highlight (flattened)."""
-        return highlights_frame(self.id, self.highlights)
+        return highlights_frame([self])
 
 
 def classifier_inputs(encounter: Encounter) -> list[ClassifierInput]:
@@ -259,11 +258,29 @@ class Scorer:
                 ``keep`` has seen its encounters, before any of them is yielded (sources are
                 read, and their encounters yielded, in the order given).
         """
+        for group in self.pipe_groups(sources, format=format, batch_size=batch_size,
+                                      errors=errors, keep=keep, progress=progress,
+                                      on_read=on_read):
+            yield from group
+
+    def pipe_groups(
+        self,
+        sources: Iterable[str | Path | Source | Encounter],
+        *,
+        format: str | None = None,
+        batch_size: int = 64,
+        errors: list[tuple[str, CompassionError]] | None = None,
+        keep: Callable[[Encounter], bool] | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
+        on_read: Callable[[Source, list[Encounter]], None] | None = None,
+    ) -> Iterator[list[ScoredEncounter]]:
+        """:meth:`pipe` in the groups of consecutive encounters classified together (a batch
+        run builds each table's rows once per group, not once per encounter)."""
         paths: list[str | Path] = []
         found: list[Source] = []
         for source in sources:
             if isinstance(source, Encounter):
-                yield from self.score_encounters(
+                yield self.score_encounters(
                     [prepare_one(source, roles=self.roles, setting=self.setting,
                                  config=self.config)],
                     batch_size=batch_size,
@@ -292,12 +309,12 @@ class Scorer:
             if on_read is not None:
                 on_read(result.source, result.encounters)
             if size >= batch_size * PENDING_BATCHES:
-                yield from self.score_encounters(pending, batch_size=batch_size)
+                yield self.score_encounters(pending, batch_size=batch_size)
                 pending, size = [], 0
             if progress is not None:
                 progress(done, len(found), result.source.encounter_id)
         if pending:
-            yield from self.score_encounters(pending, batch_size=batch_size)
+            yield self.score_encounters(pending, batch_size=batch_size)
 
     @cached_property
     def model_info(self) -> dict[str, Any]:

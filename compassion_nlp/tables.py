@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,9 @@ from .model import (
     utterances_dataframe,
 )
 
+if TYPE_CHECKING:
+    from .scoring import ScoredEncounter
+
 TABLE_EXTENSIONS: tuple[str, ...] = (".parquet", ".csv", ".jsonl")
 #: the tables of a scoring run, in the order they are written (``encounters`` last)
 TABLES: tuple[str, ...] = ("utterances", "encounters", "speakers", "cues", "highlights")
@@ -51,6 +54,8 @@ HIGHLIGHT_COLUMNS = (
     "source_line", "text", "labels", "probability", "cue_utterance_id", "cue_text",
     "followed_by_utterance_id", "followed_by_text", "cue_kind", "suggestion",
 )
+#: the dtype pandas gives text: ``str`` from pandas 3, object before
+TEXT_DTYPE = pd.Series([""]).dtype
 #: the columns of each table when a run has no rows for it (encounters and speakers have
 #: more columns, which only rows define)
 EMPTY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -65,58 +70,85 @@ EMPTY_COLUMNS: dict[str, tuple[str, ...]] = {
 # ---------------------------------------------------------------- rows and frames
 
 
-def utterances_frame(
-    encounter: Encounter, probabilities: np.ndarray, decided: np.ndarray
-) -> pd.DataFrame:
-    """One row per utterance: the read columns plus ``p_<label>`` and ``<label>``."""
-    if not len(probabilities):
-        frame = utterances_dataframe([encounter])
+def utterances_frame(scored: Sequence[ScoredEncounter]) -> pd.DataFrame:
+    """One row per utterance of the scored encounters: the read columns plus ``p_<label>`` and
+    ``<label>``."""
+    if not any(len(s.probabilities) for s in scored):
+        frame = utterances_dataframe([s.encounter for s in scored])
         for column in (*PROBABILITY_COLUMNS, *LABEL_COLUMNS):
             frame[column] = []
         return frame
-    columns = utterance_columns([encounter])
+    probabilities = np.concatenate([s.probabilities for s in scored])
+    decided = np.concatenate([s.decided for s in scored])
+    columns = utterance_columns([s.encounter for s in scored])
     columns.update({c: probabilities[:, j].round(4) for j, c in enumerate(PROBABILITY_COLUMNS)})
     columns.update({c: decided[:, j] for j, c in enumerate(LABEL_COLUMNS)})
     return pd.DataFrame(columns)
 
 
-def cues_frame(encounter: Encounter, probabilities: np.ndarray, cues: list[CueLink]
-               ) -> pd.DataFrame:
+def cues_frame(scored: Sequence[ScoredEncounter]) -> pd.DataFrame:
     """One row per cue of an expressing speaker, with the response it got (typed columns,
-    built in one step: this runs once per scored encounter)."""
-    utterances = encounter.view.utterances
-    at = [utterances[link.cue_index] for link in cues]
-
-    def floats(values: list[float | None]) -> np.ndarray:
-        return np.array([np.nan if v is None else v for v in values], dtype="float64")
-
-    def objects(values: list[Any]) -> pd.Series:
-        return pd.Series(values, dtype=None if values else object)
+    built in one step for all the scored encounters)."""
+    cue = LABELS.index("CUE")
+    at, links, ids, speakers, p_cue = [], [], [], [], []
+    for s in scored:
+        utterances = s.encounter.view.utterances
+        for link in s.cues:
+            at.append(utterances[link.cue_index])
+            links.append(link)
+            ids.append(s.encounter.id)
+            speakers.append(s.encounter.speakers[link.speaker].name)
+            p_cue.append(round(float(s.probabilities[link.cue_index, cue]), 4))
 
     columns = {
-        "encounter_id": objects([encounter.id] * len(cues)),
-        "utterance_id": objects([link.utterance_id for link in cues]),
-        "turn_id": objects([link.turn_id for link in cues]),
-        "speaker": objects([encounter.speakers[link.speaker].name for link in cues]),
-        "source_line": pd.array([u.source_line for u in at], dtype="Int64"),
-        "start": floats([u.start for u in at]),
-        "p_cue": objects([round(float(probabilities[link.cue_index, LABELS.index("CUE")]), 4)
-                          for link in cues]),
-        "episode": objects([link.episode for link in cues]),
-        "responded": objects([link.responded for link in cues]),
-        "response_utterance_id": objects([link.response_utterance_id for link in cues]),
-        "response_labels": objects(["|".join(link.response_labels) for link in cues]),
-        "latency_turns": pd.array([link.latency_turns for link in cues], dtype="Int64"),
-        "latency_seconds": floats([link.latency_seconds for link in cues]),
-        "raised_again": objects([link.raised_again for link in cues]),
+        "encounter_id": _texts(ids),
+        "utterance_id": _texts([link.utterance_id for link in links]),
+        "turn_id": _typed([link.turn_id for link in links], "int64"),
+        "speaker": _texts(speakers),
+        "source_line": _typed([u.source_line for u in at], "Int64"),
+        "start": _typed([u.start for u in at], "float64"),
+        "p_cue": _typed(p_cue, "float64"),
+        "episode": _typed([link.episode for link in links], "int64"),
+        "responded": _typed([link.responded for link in links], "bool"),
+        "response_utterance_id": _texts([link.response_utterance_id for link in links]),
+        "response_labels": _texts(["|".join(link.response_labels) for link in links]),
+        "latency_turns": _typed([link.latency_turns for link in links], "Int64"),
+        "latency_seconds": _typed([link.latency_seconds for link in links], "float64"),
+        "raised_again": _typed([link.raised_again for link in links], "bool"),
     }
     return pd.DataFrame(columns)
 
 
-def highlights_frame(encounter_id: str, highlights: list[Highlight]) -> pd.DataFrame:
+#: the highlights columns that are not text
+HIGHLIGHT_TYPES = {"rank": "int64", "turn_id": "int64", "start": "float64", "end": "float64",
+                   "source_line": "Int64", "probability": "float64"}
+
+
+def highlights_frame(scored: Sequence[ScoredEncounter]) -> pd.DataFrame:
     """One row per highlight (flattened)."""
-    return pd.DataFrame([_flat_highlight(encounter_id, h) for h in highlights],
-                        columns=HIGHLIGHT_COLUMNS)
+    rows = [_flat_highlight(s.encounter.id, h) for s in scored for h in s.highlights]
+    columns = {}
+    for name in HIGHLIGHT_COLUMNS:
+        values = [r[name] for r in rows]
+        columns[name] = (_typed(values, HIGHLIGHT_TYPES[name]) if name in HIGHLIGHT_TYPES
+                         else _texts(values))
+    return pd.DataFrame(columns)
+
+
+def _typed(values: list[Any], dtype: str) -> Any:
+    """A column of ``dtype`` (``None`` is NaN in float64 and NA in Int64)."""
+    if dtype == "Int64":
+        return pd.array(values, dtype="Int64")
+    if dtype == "float64":
+        return np.array([np.nan if v is None else v for v in values], dtype="float64")
+    return np.array(values, dtype=dtype)
+
+
+def _texts(values: list[str | None]) -> pd.Series:
+    """A text column in the dtype pandas gives text (``str`` from pandas 3, else object), the
+    same whether or not some or all values are None: a table's columns keep their types
+    however its rows are grouped."""
+    return pd.Series(values, dtype=TEXT_DTYPE)
 
 
 def _flat_highlight(encounter_id: str, h: Highlight) -> dict[str, Any]:
@@ -134,10 +166,10 @@ def _flat_highlight(encounter_id: str, h: Highlight) -> dict[str, Any]:
     }
 
 
-def speakers_frame(encounter: Encounter, decided: np.ndarray, cues: list[CueLink], *,
-                   config: ScoringConfig = DEFAULT_CONFIG) -> pd.DataFrame:
-    """One row per speaker (:func:`speaker_rows`)."""
-    return pd.DataFrame(speaker_rows(encounter, decided, cues, config=config))
+def speakers_frame(scored: Sequence[ScoredEncounter]) -> pd.DataFrame:
+    """One row per speaker of the scored encounters (:func:`speaker_rows`)."""
+    return pd.DataFrame([row for s in scored for row in speaker_rows(
+        s.encounter, s.decided, s.cues, config=s.compassion.config)])
 
 
 def encounter_row(

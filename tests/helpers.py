@@ -156,3 +156,23 @@ if __name__ == "__main__":  # python -m tests.helpers: regenerate the reference 
 
     shutil.rmtree(REFERENCE, ignore_errors=True)
     write_reference()
+
+
+def ctrl_c_after(monkeypatch, n: int):  # type: ignore[no-untyped-def]
+    """Make ``Scorer.pipe_groups`` hand over one scored encounter at a time and press Ctrl-C
+    (KeyboardInterrupt) after ``n`` of them; returns the real method, to put back."""
+    import compassion_nlp.scoring as scoring
+
+    real = scoring.Scorer.pipe_groups
+
+    def groups_then_ctrl_c(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        done = 0
+        for group in real(self, *args, **kwargs):
+            for scored in group:
+                if done == n:
+                    raise KeyboardInterrupt
+                done += 1
+                yield [scored]
+
+    monkeypatch.setattr(scoring.Scorer, "pipe_groups", groups_then_ctrl_c)
+    return real

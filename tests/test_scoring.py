@@ -297,3 +297,31 @@ def test_read_ahead_keeps_the_order_bounds_what_it_holds_raises_and_stops(
     # one source larger than the budget is still read
     big = [r.n for r in read_ahead(iter([result(0, 5000), result(1, 5000)]), budget=100)]
     assert big == [0, 1]
+
+
+def test_the_tables_are_the_same_however_the_encounters_are_grouped(tmp_path: Path) -> None:
+    """A batch run builds each table once per group of encounters classified together; the
+    groups follow --batch-size, and the tables (values and column types) must not."""
+    from compassion_nlp.scoring import Scorer
+    from compassion_nlp.tables import read_table
+
+    from .helpers import HashClassifier
+
+    fixtures = Path(__file__).parent / "fixtures"
+    # timed and untimed consultations, CSV dialogues, a meeting
+    sources = [fixtures / "textgrid_primock57", fixtures / "plaintext_acibench",
+               fixtures / "csv_dialogues", fixtures / "json_qmsum"]
+    scorer = Scorer(HashClassifier())  # type: ignore[arg-type]
+    for batch_size, groups in ((1, range(2, 100)), (10_000, [1])):
+        assert len(list(scorer.pipe_groups(sources, batch_size=batch_size, errors=[]))) in groups
+    for batch_size in (1, 10_000):
+        for ext in (".parquet", ".csv"):
+            score_to_folder(scorer, sources, tmp_path / f"{batch_size}{ext}", ext=ext,
+                            batch_size=batch_size)
+    for name in TABLES:
+        small, large = (read_table(tmp_path / f"{b}.parquet" / f"{name}.parquet")
+                        for b in (1, 10_000))
+        assert len(small), name
+        pd.testing.assert_frame_equal(small, large, obj=name)
+        small, large = ((tmp_path / f"{b}.csv" / f"{name}.csv").read_bytes() for b in (1, 10_000))
+        assert small == large, name

@@ -25,7 +25,7 @@ from compassion_nlp.shards import (
 )
 from compassion_nlp.tables import TABLES, read_table
 
-from .helpers import TRANSCRIPT
+from .helpers import TRANSCRIPT, ctrl_c_after
 
 PATIENT_LINES = ("I am so worried it might be cancer.", "The cough started on Monday.",
                  "My wife died and I have not been sleeping.", "It has been hard at home.")
@@ -175,21 +175,13 @@ def test_an_interrupted_shard_resumes_and_merges(
     score_to_folder(scorer, [source], tmp_path / "single")
     out = tmp_path / "out"
     score_to_folder(scorer, [source], out, num_shards=2, shard_index=1)
-    real_pipe = scoring.Scorer.pipe
-
-    def pipe_then_ctrl_c(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        for i, scored in enumerate(real_pipe(self, *args, **kwargs)):
-            if i == 3:
-                raise KeyboardInterrupt
-            yield scored
-
-    monkeypatch.setattr(scoring.Scorer, "pipe", pipe_then_ctrl_c)
+    real = ctrl_c_after(monkeypatch, 3)
     with pytest.raises(RunInterrupted):
         score_to_folder(scorer, [source], out, num_shards=2, shard_index=0,
                         checkpoint_every_s=3600)
     with pytest.raises(CompassionError, match=r"\[E043\].*did not finish"):
         merge_shards([out])
-    monkeypatch.setattr(scoring.Scorer, "pipe", real_pipe)
+    monkeypatch.setattr(scoring.Scorer, "pipe_groups", real)
     resumed = score_to_folder(scorer, [source], out, num_shards=2, shard_index=0)
     assert resumed.skipped == 3
     merge_shards([out])
