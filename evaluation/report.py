@@ -307,7 +307,7 @@ def _scale(name: str = "scale.json") -> str:
     lines += ["", "End-to-end milliseconds per utterance at each size (flat = linear cost): "
               + "; ".join(linear) + ".", "",
               "Targets: end to end ≥ 90 % of the raw forward pass — lowest ratio "
-              f"{ratio:.2f} ({'met' if ratio >= 0.9 else 'not met'}); ≥ 350 utterances/s end "
+              f"{ratio:.3f} ({'met' if ratio >= 0.9 else 'not met'}); ≥ 350 utterances/s end "
               f"to end with the fast backend — {fastest.replace(':', ' ')} {speed:,.0f}/s at "
               f"its slowest size ({'met' if speed >= 350 else 'not met'}"
               + ("" if speed >= 350 else ": each input is the utterance with its role and up "

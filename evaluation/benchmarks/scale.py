@@ -287,7 +287,12 @@ def main() -> None:
                 raise SystemExit(f"--update: {RESULTS[args.workload].name} was measured on "
                                  "other workloads")
             result["runs"] = [r for r in kept["runs"] if r["config"] not in args.configs]
-            result["command"] = kept["command"] + " && " + command + " --update"
+            if {r["config"] for r in kept["runs"]} - set(args.configs):
+                again = command + " --update"
+                if not kept["command"].endswith(again):
+                    result["command"] = kept["command"] + " && " + again
+                else:
+                    result["command"] = kept["command"]
         for config in args.configs:
             for scale in args.scales:
                 folder = root / "in" / f"x{scale}"
