@@ -261,6 +261,9 @@ def report() -> str:
             + f" | {_f(suite)} | {r['utterances_per_second']:.0f} | "
             f"{r['training_seconds'] / 60:.0f} min |"
         )
+    lines += ["", "Training is the wall time a run recorded on 2 cores, checkpoint resumptions "
+              "included; a run stopped (SIGSTOP) while other measurements ran counts those "
+              "hours too (the MPNet teacher: about 55 minutes an epoch alone, three epochs)."]
     missing = [n for n in ("minilm", "minilm-real", "mpnet", "distilled") if n not in arms]
     if missing:
         lines += ["", f"Not run yet: {', '.join(missing)} (`bash evaluation/reproduce.sh`)."]
