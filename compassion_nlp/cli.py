@@ -197,7 +197,8 @@ def score_cli(
         "parquet", "--table-format", "-t", help="parquet, csv or jsonl."
     ),
     model: Path | None = typer.Option(
-        None, "--model", "-m", help="A model folder (default: the shipped model)."
+        None, "--model", "-m", help="A model folder, or 'default' (the shipped model) or "
+        "'accurate' (the MPNet model, slower, when built: see training/README.md)."
     ),
     format: str | None = FormatOpt,
     single_speaker: bool = SingleSpeakerOpt,
@@ -248,7 +249,7 @@ def score_cli(
 
     from .backends import check_backend
     from .outputs import check_reports_with_shards, score_to_folder
-    from .scoring import ScorerSpec, default_model_path
+    from .scoring import ScorerSpec, model_path
     from .shards import check_shards
 
     _setup_logging(verbose)
@@ -277,7 +278,7 @@ def score_cli(
             check_pdf()
         check_option("--ray-actors", ray_actors, integer=True)
         check_option("--ray-cpus-per-actor", ray_cpus_per_actor, integer=True)
-        spec = ScorerSpec(str(model or default_model_path()), backend=backend,
+        spec = ScorerSpec(str(model_path(model)), backend=backend,
                           precision=precision, threads=threads,
                           roles=tuple(_roles(role, roles_file).items()),
                           setting=_setting(setting), max_mb=max_mb,

@@ -67,8 +67,9 @@ class Errors(str, Enum):
         "order. Every table indexes labels by position: retrain or relabel the model folder."
     )
     E021 = (
-        "[E021] The shipped model '{name}' was not found next to the package or in models/. "
-        "Reinstall compassion-nlp, or pass load(path) / set COMPASSION_NLP_MODEL."
+        "[E021] The model '{name}' ({folder}) was not found next to the package or in models/. "
+        "Reinstall compassion-nlp, or pass load(path) / set COMPASSION_NLP_MODEL; the "
+        "'accurate' model is built, not installed: see training/README.md."
     )
     E020 = (
         "[E020] {path}: no {format} cues with text found ({detail}). A subtitle file needs "

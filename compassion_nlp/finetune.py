@@ -145,9 +145,9 @@ def fine_tune(
     Raises:
         CompassionError: E030 for bad settings, E031 for a bad corpus, E034 for a bad base.
     """
-    from .scoring import default_model_path
+    from .scoring import model_path
 
-    base = Path(base) if base is not None else default_model_path()
+    base = model_path(base)
     check_corpus = check_corpus or project_corpus()
     if check_corpus is None:
         raise CompassionError(Errors.E030, detail="no project corpus to check on: pass "

@@ -34,7 +34,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import minibatch
 
 from .classifier import ClassifierInput, UtteranceClassifier
-from .scoring import default_model_path
+from .scoring import model_path
 
 for _cls in (Doc, Span):
     if not _cls.has_extension("compassion"):
@@ -55,7 +55,7 @@ class CompassionComponent:
         self.sentences = sentences
         self.batch_size = batch_size
         self.classifier = UtteranceClassifier.from_pretrained(
-            model or default_model_path(), precision=precision)
+            model_path(model), precision=precision)
 
     def _inputs(self, doc: Doc) -> list[ClassifierInput]:
         role, previous = doc._.compassion_role or self.role, doc._.compassion_previous

@@ -122,3 +122,39 @@ def test_shipped_model_scores_every_primock57_consultation(
         "EMPATHIC", "CONFIRMING", "PURSUING"
     }
     assert cues["source_line"].notna().all() and cues["start"].notna().all()
+
+
+def test_model_names_resolve_to_folders(shipped_model: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from compassion_nlp import scoring
+    from compassion_nlp.errors import CompassionError
+
+    assert scoring.model_path("default").resolve() == shipped_model.resolve()
+    assert scoring.model_path(None).resolve() == shipped_model.resolve()
+    assert scoring.model_path(tmp_path) == tmp_path
+    # the accurate model is built, not installed: its absence is a named error
+    monkeypatch.setitem(scoring.MODEL_NAMES, "accurate", "no-such-model-folder")
+    with pytest.raises(CompassionError, match=r"E021.*'accurate' \(no-such-model-folder\)"):
+        scoring.model_path("accurate")
+    # an existing folder called like a name is that folder
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "accurate").mkdir()
+    assert scoring.model_path("accurate") == Path("accurate")
+    # a name finds its folder under models/
+    monkeypatch.setitem(scoring.MODEL_NAMES, "accurate", shipped_model.name)
+    (tmp_path / "accurate").rmdir()
+    assert scoring.model_path("accurate").resolve() == shipped_model.resolve()
+
+
+def test_the_cli_takes_a_model_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from compassion_nlp import scoring
+    from compassion_nlp.cli import app
+
+    monkeypatch.setitem(scoring.MODEL_NAMES, "accurate", "no-such-model-folder")
+    (tmp_path / "t.txt").write_text("Doctor: Hello.\nPatient: Hi.\n")
+    result = CliRunner().invoke(app, ["score", str(tmp_path / "t.txt"), "--out",
+                                      str(tmp_path / "out"), "--model", "accurate"])
+    assert result.exit_code != 0
+    assert "E021" in result.output and "accurate" in result.output
