@@ -189,6 +189,7 @@ def arm_settings(name: str, args: argparse.Namespace) -> dict:
             raise SystemExit("the distilled arm needs --soft (the soft-labelled pool)")
         settings["soft_labelled"] = str(args.soft)
         settings["soft_per_epoch"] = args.soft_per_epoch
+        settings.update(json.loads(args.student_overrides))
     elif name != "minilm":
         raise SystemExit(f"unknown arm {name!r}")
     settings.pop("soft_labelled", None) if name != "distilled" else None
@@ -318,6 +319,8 @@ def main() -> None:
                        help="JSON of settings that differ for the teacher (e.g. epochs)")
         p.add_argument("--soft", type=Path)
         p.add_argument("--soft-per-epoch", type=int, default=None)
+        p.add_argument("--student-overrides", default="{}",
+                       help="JSON of settings that differ for the distilled student")
     sub.add_parser("report")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
