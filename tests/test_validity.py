@@ -321,11 +321,12 @@ def test_number_formatting() -> None:
 
 def test_all_runs_the_sibling_scripts_main(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "crossdomain.py").write_text(
-        "import sys\nfrom pathlib import Path\n"
-        "def main():\n    Path(__file__).with_suffix('.json').write_text(str(len(sys.argv)))\n")
+        "from dataclasses import dataclass\nfrom pathlib import Path\n"
+        "@dataclass(frozen=True)\nclass Item:\n    text: str\n"  # needs its module registered
+        "def main(argv):\n    Path(__file__).with_suffix('.json').write_text(' '.join(argv))\n")
     monkeypatch.setattr(v, "HERE", tmp_path)
     monkeypatch.setattr(v, "REPO", tmp_path)
-    v._run_sibling("crossdomain")
-    assert (tmp_path / "crossdomain.json").read_text() == "1"  # run with no arguments
-    v._run_sibling("known_groups")  # absent: skipped
+    v._run_sibling("crossdomain", ["--model", "m", "--threads", "2"])
+    assert (tmp_path / "crossdomain.json").read_text() == "--model m --threads 2"
+    v._run_sibling("known_groups", [])  # absent: skipped
     assert not (tmp_path / "known_groups.json").exists()

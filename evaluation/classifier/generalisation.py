@@ -270,8 +270,9 @@ def report() -> str:
               "minutes spanning a restart from its checkpoint). Utterances/s is "
               "`predict_proba` on 2,000 test inputs in bfloat16 at the end of each run; runs "
               "on different days differ by more than the arms do: the minilm and distilled "
-              "models (the same architecture) measured side by side on 2026-12-06 ran at "
-              "245 and 243 utterances/s (`generalisation.py speed`)."]
+              "models (the same architecture), measured in two alternating rounds on 2026-12-06 "
+              "(`generalisation.py speed`), ran at 238 and 219 (minilm) and 226 and 219 "
+              "(distilled) utterances/s."]
     missing = [n for n in ("minilm", "minilm-real", "mpnet", "distilled") if n not in arms]
     if missing:
         lines += ["", f"Not run yet: {', '.join(missing)} (`bash evaluation/reproduce.sh`)."]

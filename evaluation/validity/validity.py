@@ -1162,8 +1162,8 @@ def _extras() -> dict[str, dict | None]:
     return out
 
 
-def _run_sibling(name: str) -> None:
-    """Import ``evaluation/validity/<name>.py`` and call its ``main`` (``--all``)."""
+def _run_sibling(name: str, argv: list[str]) -> None:
+    """Import ``evaluation/validity/<name>.py`` and call its ``main(argv)`` (``--all``)."""
     path = HERE / f"{name}.py"
     if not path.exists():
         print(f"{path.relative_to(REPO)} not found: skipped", file=sys.stderr)
@@ -1171,13 +1171,12 @@ def _run_sibling(name: str) -> None:
     spec = importlib.util.spec_from_file_location(f"validity_{name}", path)
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
-    spec.loader.exec_module(module)
-    argv = sys.argv
-    sys.argv = [str(path)]  # its own defaults
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     try:
-        module.main()
+        spec.loader.exec_module(module)
+        module.main(argv)
     finally:
-        sys.argv = argv
+        del sys.modules[spec.name]
 
 
 def main() -> None:
@@ -1197,7 +1196,7 @@ def main() -> None:
         return
     if args.all:
         for name in ("crossdomain", "known_groups"):
-            _run_sibling(name)
+            _run_sibling(name, ["--model", str(args.model), "--threads", str(args.threads)])
     if not args.render:
         results = measure(args.model.resolve(), args.corpus.resolve(), threads=args.threads)
         RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
