@@ -463,6 +463,21 @@ def _card_generalisation(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _card_validity() -> str:
+    """The headline numbers of ``evaluation/VALIDITY.md`` (``validity.py``), as they stand."""
+    path = HERE / "VALIDITY.md"
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    start = text.find("## Headline numbers")
+    if start < 0:
+        return ""
+    end = text.find("\n## ", start + 1)
+    body = text[start + len("## Headline numbers"):end if end > 0 else None].strip()
+    return ("## Validity\n\nFrom `evaluation/VALIDITY.md` (`python evaluation/validity/validity.py "
+            "--all`), where every number is explained:\n\n" + body)
+
+
 def model_card(results: dict, bench: dict, framings: dict, config: dict) -> str:
     tr = results["transformer"]
     training = config.get("training", {})
@@ -546,6 +561,8 @@ Macro-F1 {tr['macro_f1']:.3f}. Baselines on the same split: keyword rules macro-
 Throughput on 2 CPU threads: {speed}. Full report: `evaluation/README.md`.
 
 {_card_generalisation(results)}
+
+{_card_validity()}
 
 ## Intended use
 

@@ -68,3 +68,5 @@ python evaluation/validity/validity.py --all
 python evaluation/validity/epitome.py --data "$SHARED/labelled/epitome_reddit" --seeds 5 \
     --threads 2 --work "$WORK/epitome"
 python evaluation/validity/validity.py --render
+# the model card takes the validity headline numbers
+python evaluation/report.py

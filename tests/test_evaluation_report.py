@@ -1,0 +1,34 @@
+"""evaluation/report.py: the model card's shipped-arm line and its validity section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evaluation import report
+
+DEV = {"macro_f1": 0.7, "labels": {x: {"f1": 0.7} for x in
+                                   ("EMPATHIC", "CONFIRMING", "PURSUING", "INCLUSIVE", "CUE")}}
+
+
+def test_the_shipped_arm_is_named_from_the_training_settings() -> None:
+    plain = report._shipped({"training": {"epochs": 5, "seconds": 60}, "metrics": {"dev": DEV}})
+    distilled = report._shipped({"training": {"epochs": 3, "seconds": 60,
+                                              "soft_labelled": "WORK/soft.jsonl"},
+                                 "metrics": {"dev": DEV}})
+    assert "`minilm` arm" in plain and "train minilm" in plain
+    assert "`distilled` arm" in distilled and "train distilled" in distilled
+    assert report._shipped({"training": {}}) == ""  # no dev metrics: nothing claimed
+
+
+def test_the_card_takes_the_validity_headline(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(report, "HERE", tmp_path)
+    assert report._card_validity() == ""  # not run yet
+    (tmp_path / "VALIDITY.md").write_text(
+        "# Validity\n\nintro\n\n## Headline numbers\n\n- **κ** 0.61\n- **ECE** 0.01\n\n"
+        "## 1. Label agreement\n\ntable\n")
+    card = report._card_validity()
+    assert card.startswith("## Validity")
+    assert "- **κ** 0.61\n- **ECE** 0.01" in card and "Label agreement" not in card
