@@ -376,18 +376,20 @@ def _shipped(config: dict) -> str:
     training, dev = config.get("training", {}), config.get("metrics", {}).get("dev")
     if not dev:
         return ""
-    arm = "distilled" if training.get("soft_labelled") else "minilm"
     f1 = ", ".join(f"{x} {dev['labels'][x]['f1']:.2f}" for x in LABELS)
-    return (f"\n\nThe shipped model is the `{arm}` arm, chosen by the rule above: "
-            f"`training/config.json` ({training.get('epochs')} epochs, best epoch "
-            f"{training.get('best_epoch')}, pos_weight_cap {training.get('pos_weight_cap')}), "
-            f"trained in {training.get('seconds', float('nan')) / 60:.0f} min on 2 CPU cores; "
-            f"dev macro-F1 {dev['macro_f1']:.3f} ({f1}). Command: `python "
-            f"evaluation/classifier/generalisation.py train {arm} --work WORK`"
-            + (" (after the teacher and its soft labels, `evaluation/reproduce.sh`)"
-               if arm == "distilled" else "")
-            + f", then copy `WORK/{arm}` into `models/compassion-minilm` "
-            "(see `training/README.md`).")
+    if training.get("soft_labelled"):
+        arm, settings = "distilled", "`training/config.json` with the student's settings"
+        command = ("see `training/README.md` (teacher, soft labels, student; "
+                   "`evaluation/reproduce.sh` runs them all)")
+    else:
+        arm, settings = "minilm", "`training/config.json`"
+        command = ("`python evaluation/classifier/generalisation.py train minilm --work WORK`, "
+                   "then copy `WORK/minilm` into `models/compassion-minilm`")
+    return (f"\n\nThe shipped model is the `{arm}` arm, chosen by the rule above: {settings} "
+            f"({training.get('epochs')} epochs, best epoch {training.get('best_epoch')}, "
+            f"pos_weight_cap {training.get('pos_weight_cap')}), trained in "
+            f"{training.get('seconds', float('nan')) / 60:.0f} min on 2 CPU cores; dev macro-F1 "
+            f"{dev['macro_f1']:.3f} ({f1}). Command: {command}.")
 
 
 def _generalisation(config: dict) -> str:

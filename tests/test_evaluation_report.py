@@ -18,7 +18,7 @@ def test_the_shipped_arm_is_named_from_the_training_settings() -> None:
                                               "soft_labelled": "WORK/soft.jsonl"},
                                  "metrics": {"dev": DEV}})
     assert "`minilm` arm" in plain and "train minilm" in plain
-    assert "`distilled` arm" in distilled and "train distilled" in distilled
+    assert "`distilled` arm" in distilled and "training/README.md" in distilled
     assert report._shipped({"training": {}}) == ""  # no dev metrics: nothing claimed
 
 
