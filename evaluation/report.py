@@ -14,6 +14,7 @@ Usage (after the scripts above):
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -22,7 +23,21 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE / "classifier"))
 
-from evaluate import markdown  # noqa: E402
+
+def _classifier_script(name: str):
+    """``evaluation/classifier/<name>.py`` by its path: ``evaluate`` is also the name of a
+    Hugging Face package that may be installed (and imported) first."""
+    module_name = f"evaluation_classifier_{name}"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name,
+                                                      HERE / "classifier" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[module_name]
+
+
+markdown = _classifier_script("evaluate").markdown
 from generalisation import CLINICAL, SOURCES  # noqa: E402
 
 LABELS = ("EMPATHIC", "CONFIRMING", "PURSUING", "INCLUSIVE", "CUE")
