@@ -93,10 +93,10 @@ def _targets(results: dict, bench: dict, config: dict, model_dir: Path) -> str:
         gap = inside - value if inside == inside else float("nan")
         ok = value >= 0.60 and gap <= 0.10
         rows.append(f"| leave-one-source-out macro-F1 on {source} ≥ 0.60 and within 0.10 of "
-                    f"in-domain | {value:.2f} (in-domain {inside:.2f}) | {'yes' if ok else 'no'} |")
+                    f"in-domain | {value:.3f} (in-domain {inside:.3f}) | {'yes' if ok else 'no'} |")
     suite = gen.get("behaviour")
     if suite:
-        rows.append(f"| behavioural suite exact match ≥ 0.85 | {suite['exact_match']:.2f} | "
+        rows.append(f"| behavioural suite exact match ≥ 0.85 | {suite['exact_match']:.3f} | "
                     f"{'yes' if suite['exact_match'] >= 0.85 else 'no'} |")
     tf = results["tfidf_baseline"]["labels"]
     behind = [x for x in LABELS if results["transformer"]["labels"][x]["f1"] <= tf[x]["f1"]]
