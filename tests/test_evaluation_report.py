@@ -32,3 +32,15 @@ def test_the_card_takes_the_validity_headline(tmp_path: Path,
     card = report._card_validity()
     assert card.startswith("## Validity")
     assert "- **κ** 0.61\n- **ECE** 0.01" in card and "Label agreement" not in card
+
+
+def test_the_card_sets_loso_beside_the_same_configuration_in_domain(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(report, "_loso_rows", lambda sources: {"mibot": (0.60, 0.65)})
+    by_source = {"mibot": {"encounters": 8, "macro_f1_supported": 0.68},
+                 "qmsum": {"encounters": 47, "macro_f1_supported": 0.44}}
+    card = report._card_generalisation({"generalisation": {"test": {"by_source": by_source},
+                                                           "behaviour": {"exact_match": 0.846}}})
+    assert "| mibot | 8 | 0.68 | 0.65 | 0.60 | 0.05 |" in card
+    assert "| qmsum | 47 | 0.44 | – | – | – |" in card  # no leave-one-source-out run
+    assert "84.6 %" in card
