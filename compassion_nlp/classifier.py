@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -118,6 +119,15 @@ class ClassifierConfig:
         config = cls(**{k: v for k, v in data.items() if k in known})
         config.calibration = {k: (float(a), float(b)) for k, (a, b) in config.calibration.items()}
         return config
+
+    def fingerprint(self) -> str:
+        """A short id of what decides the labels (labels, thresholds, calibration, input
+        framing, base model and training run), not of the evaluation numbers or versions."""
+        decisive = {k: getattr(self, k) for k in (
+            "labels", "thresholds", "calibration", "framing", "max_length", "context_chars",
+            "base_model", "training")}
+        text = json.dumps(decisive, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     def save(self, path: Path) -> None:
         """Write ``compassion.json`` into a model folder."""

@@ -106,6 +106,11 @@ class Errors(str, Enum):
         "config.json, the weights and the tokenizer). Give the folder that train() wrote."
     )
     E035 = "[E035] {path}: {detail}."
+    E047 = (
+        "[E047] {path}: the rows already here were scored by {earlier} with {differs} than "
+        "this run's; adding to them would mix two sets of numbers in one table. Score "
+        "everything again with --force, or give another --out."
+    )
     E050 = (
         "[E050] {path}: not the output of 'compassion-nlp score' ({detail}). Give the --out "
         "folder of a finished scoring run."

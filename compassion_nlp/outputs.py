@@ -14,14 +14,16 @@ of utterances of a read-only run. Both are resumable or atomic, and list every f
 - ``run.json``: the model, its thresholds and versions, and the counts of the run.
 
 Re-running on the same folder skips encounters already in ``encounters.<ext>`` unless
-``force``; the new rows are appended to the existing tables (each table is rewritten whole
-through a temporary file, so a reader never sees half a file). One run at a time writes into a
-folder, and finished encounters are checkpointed while the run goes on, so a killed run resumes
-where it stopped (see :mod:`compassion_nlp.runfolder`).
+``force``, provided those rows come from the same model and scoring settings (E047 otherwise:
+``run.json`` and the checkpoint record them); the new rows are appended to the existing
+tables (each table is rewritten whole through a temporary file, so a reader never sees half a
+file). One run at a time writes into a folder, and finished encounters are checkpointed while
+the run goes on, so a killed run resumes where it stopped (see :mod:`compassion_nlp.runfolder`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -165,7 +167,8 @@ def score_to_folder(
         paths: files and folders (read recursively).
         ext: ``.parquet`` (default), ``.csv`` or ``.jsonl``.
         force: score again encounters that are already in the output (and drop a checkpoint
-            left by an interrupted run).
+            left by an interrupted run). Without it, rows already in ``out`` from another
+            model or other scoring settings stop the run (E047).
         reports: also write the HTML feedback reports into ``out/reports/``
             (:func:`compassion_nlp.reports.write_reports`, from the tables just written; not
             with shards: run ``compassion-nlp report`` on the merged folder).
@@ -204,6 +207,30 @@ def score_to_folder(
                              producer=producer)
 
 
+def _check_same_run(out: Path, scorer: Scorer, about: dict, interrupted: dict | None, *,
+                    finished: bool) -> None:
+    """E047 when the rows already in ``out`` (an interrupted run's checkpoint, or a finished
+    run's tables and its ``run.json``) come from another model or other scoring settings."""
+    earlier = [("an interrupted run", interrupted)] if interrupted else []
+    if finished:
+        # tables without a readable run.json: nothing to compare
+        with contextlib.suppress(OSError, ValueError):
+            earlier.append(("an earlier run",
+                            json.loads((out / "run.json").read_text(encoding="utf-8"))))
+    for who, before in earlier:
+        model = before.get("model") or {}
+        if "id" in model:
+            same_model = model["id"] == about["model"]["id"]
+        else:  # a run.json written before models had an id
+            same_model = all(model.get(k) == scorer.model_info.get(k)
+                             for k in ("labels", "thresholds", "framing", "base_model"))
+        if not same_model:
+            raise CompassionError(Errors.E047, out, earlier=who, differs="another model")
+        if before.get("config") != about["config"]:
+            raise CompassionError(Errors.E047, out, earlier=who,
+                                  differs="other scoring settings")
+
+
 def check_reports_with_shards(reports: bool, num_shards: int | None) -> None:
     """E042 for ``--reports`` in a sharded run: the reports need the whole run's tables."""
     if reports and (num_shards or 1) > 1:
@@ -216,13 +243,17 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
                   progress: Callable[[int, int, RunSummary], None] | None,
                   checkpoint_every_s: float, shards: tuple[int, int],
                   producer: Producer) -> RunSummary:
-    checkpoint = Checkpoint(out, TABLES, every_s=checkpoint_every_s)
+    about = json.loads(json.dumps({"model": {"id": scorer.model_info["id"]},
+                                   "config": scorer.config.to_dict()}, default=str))
+    checkpoint = Checkpoint(out, TABLES, every_s=checkpoint_every_s, about=about)
     if force:
         checkpoint.clear()
     sharded = shards[0] > 1
     if sharded:
         remove_shard_info(out)
     previous = {} if force else _existing(out, ext)
+    if not force:
+        _check_same_run(out, scorer, about, checkpoint.about_saved(), finished=bool(previous))
     # this run's rows: first those a stopped run saved, then those scored now
     new = checkpoint.load()
     done_ids = {str(i) for f in new["encounters"] for i in f["encounter_id"]}

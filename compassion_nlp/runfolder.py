@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -25,9 +26,11 @@ from typing import IO
 import pandas as pd
 
 from .errors import CompassionError, Errors
+from .tables import write_text
 
 LOCK_NAME = ".compassion-nlp.lock"
 CHECKPOINT_NAME = ".checkpoint"
+ABOUT_NAME = "about.json"
 
 
 def _try_lock(handle: IO[str]) -> bool:
@@ -90,10 +93,13 @@ class Checkpoint:
         every_s: save the rows gathered so far when this many seconds passed since the last save.
     """
 
-    def __init__(self, folder: str | Path, tables: tuple[str, ...], every_s: float = 10.0):
+    def __init__(self, folder: str | Path, tables: tuple[str, ...], every_s: float = 10.0,
+                 about: dict | None = None):
         self.root = Path(folder) / CHECKPOINT_NAME
         self.tables = tables
         self.every_s = every_s
+        #: what the rows depend on (model, settings), kept beside the shards (:meth:`about_saved`)
+        self.about = about
         self._pending: dict[str, list[pd.DataFrame]] = {name: [] for name in tables}
         self._last = time.monotonic()
 
@@ -104,6 +110,16 @@ class Checkpoint:
         for partial in self.root.glob(".tmp-*"):
             shutil.rmtree(partial, ignore_errors=True)
         return sorted(p for p in self.root.glob("shard-*") if p.is_dir())
+
+    def about_saved(self) -> dict | None:
+        """The ``about`` of the run that saved the shards (None: no shards, or not recorded)."""
+        path = self.root / ABOUT_NAME
+        if not self.shards() or not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
 
     def load(self) -> dict[str, list[pd.DataFrame]]:
         """The saved rows of every table, from every complete shard."""
@@ -129,6 +145,8 @@ class Checkpoint:
         if not n:
             return 0
         self.root.mkdir(parents=True, exist_ok=True)
+        if self.about is not None and not (self.root / ABOUT_NAME).exists():
+            write_text(self.root / ABOUT_NAME, json.dumps(self.about, default=str))
         number = len(list(self.root.glob("shard-*"))) + 1
         while (self.root / f"shard-{number:06d}").exists():
             number += 1

@@ -342,11 +342,12 @@ class Scorer:
 
     @cached_property
     def model_info(self) -> dict[str, Any]:
-        """The model's labels, thresholds and versions."""
+        """The model's id (:meth:`~.classifier.ClassifierConfig.fingerprint`), labels,
+        thresholds and versions."""
         c = self.classifier.config
-        info = {"labels": c.labels, "thresholds": c.thresholds, "framing": c.framing,
-                "precision": self.classifier.precision, "versions": c.versions,
-                "base_model": c.base_model, "card": c.card}
+        info = {"id": c.fingerprint(), "labels": c.labels, "thresholds": c.thresholds,
+                "framing": c.framing, "precision": self.classifier.precision,
+                "versions": c.versions, "base_model": c.base_model, "card": c.card}
         backend = getattr(self.classifier, "backend", "torch")
         if backend != "torch":
             info["backend"] = backend

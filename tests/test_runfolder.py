@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -157,3 +159,67 @@ def test_a_half_written_shard_is_ignored(tiny_model_dir: Path, tmp_path: Path) -
     summary = score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
     assert (summary.encounters, summary.skipped) == (2, 0)
     assert not (out / CHECKPOINT_NAME).exists()
+
+
+def _other_model(tiny_model_dir: Path, tmp_path: Path) -> Path:
+    """The tiny model with another EMPATHIC threshold: another model as far as labels go."""
+    other = tmp_path / "other-model"
+    shutil.copytree(tiny_model_dir, other)
+    config = json.loads((other / "compassion.json").read_text())
+    config["thresholds"]["EMPATHIC"] = 0.123
+    (other / "compassion.json").write_text(json.dumps(config))
+    return other
+
+
+def test_rows_of_another_model_or_other_settings_are_not_mixed_into_a_folder(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from compassion_nlp.config import DEFAULT_CONFIG
+
+    source = _folder(tmp_path, 2)
+    out = tmp_path / "out"
+    assert score_to_folder(load(tiny_model_dir), [source], out, ext=".csv").encounters == 2
+    again = score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
+    assert (again.skipped, again.encounters) == (2, 0)  # the same model: nothing to redo
+
+    other = load(_other_model(tiny_model_dir, tmp_path))
+    before = (out / "encounters.csv").read_bytes()
+    with pytest.raises(CompassionError) as info:
+        score_to_folder(other, [source], out, ext=".csv")
+    assert info.value.code == "E047" and str(out) in str(info.value)
+    assert "an earlier run with another model" in str(info.value)
+    assert (out / "encounters.csv").read_bytes() == before
+    wider = load(tiny_model_dir, config=replace(DEFAULT_CONFIG, cue_window=3))
+    with pytest.raises(CompassionError, match="other scoring settings"):
+        score_to_folder(wider, [source], out, ext=".csv")
+    # --force scores everything again with the new model
+    assert score_to_folder(other, [source], out, ext=".csv", force=True).encounters == 2
+    assert json.loads((out / "run.json").read_text())["model"]["id"] == other.model_info["id"]
+
+    # a run.json written before models had an id: the thresholds tell the models apart
+    run = json.loads((out / "run.json").read_text())
+    del run["model"]["id"]
+    (out / "run.json").write_text(json.dumps(run))
+    assert score_to_folder(other, [source], out, ext=".csv").skipped == 2
+    with pytest.raises(CompassionError, match="E047"):
+        score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
+
+
+def test_an_interrupted_run_is_not_resumed_with_another_model(
+    tiny_model_dir: Path, tmp_path: Path, ctrl_c_after, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import compassion_nlp.scoring as scoring
+
+    source = _folder(tmp_path, 4)
+    out = tmp_path / "out"
+    real = ctrl_c_after(2)
+    with pytest.raises(RunInterrupted):
+        score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
+    monkeypatch.setattr(scoring.Scorer, "pipe_groups", real)
+    with pytest.raises(CompassionError) as info:
+        score_to_folder(load(_other_model(tiny_model_dir, tmp_path)), [source], out, ext=".csv")
+    assert "an interrupted run with another model" in str(info.value)
+    resumed = score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
+    assert (resumed.skipped, resumed.encounters) == (2, 2)
