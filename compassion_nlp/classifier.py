@@ -114,7 +114,11 @@ class ClassifierConfig:
     @classmethod
     def load(cls, path: Path) -> ClassifierConfig:
         """Read ``compassion.json`` from a model folder."""
-        data = json.loads((path / CONFIG_NAME).read_text())
+        return cls.from_dict(json.loads((path / CONFIG_NAME).read_text()))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClassifierConfig:
+        """The config from ``compassion.json``'s contents (unknown keys are ignored)."""
         known = {f for f in cls.__dataclass_fields__}
         config = cls(**{k: v for k, v in data.items() if k in known})
         config.calibration = {k: (float(a), float(b)) for k, (a, b) in config.calibration.items()}

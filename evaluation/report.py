@@ -228,9 +228,9 @@ Encoders and input framings on the earlier dev split (`python training/compare.p
 
 {_large_files()}
 
-{_scale()}
+{_scale("scale.json", config)}
 
-{_scale("scale-consultations.json")}
+{_scale("scale-consultations.json", config)}
 
 {_backends()}
 """
@@ -270,7 +270,22 @@ def _spread(values: list[float] | None) -> str:
     return f" ({min(values):,.0f}–{max(values):,.0f})" if values and len(values) > 1 else ""
 
 
-def _scale(name: str = "scale.json") -> str:
+def _measured_with(data: dict, config: dict) -> str:
+    """Which model a stored benchmark measured, and whether it is the one shipped now."""
+    from compassion_nlp.classifier import ClassifierConfig
+
+    shipped = ClassifierConfig.from_dict(config).fingerprint()
+    model = data.get("model")
+    if not model:
+        return " The model measured was not recorded."
+    when = f", {data['date']}" if data.get("date") else ""
+    if model["id"] == shipped:
+        return f" Model: the shipped one (`{model['path']}`, id {model['id']}{when})."
+    return (f" Model: `{model['path']}` id {model['id']}{when}, **not the shipped model** (id "
+            f"{shipped}){': ' + model['note'] if model.get('note') else ''}.")
+
+
+def _scale(name: str, config: dict) -> str:
     """Batch scoring at 1×, 4×, 16×: the raw forward pass, end to end, and peak memory."""
     path = HERE / "benchmarks" / name
     if not path.exists():
@@ -289,7 +304,8 @@ def _scale(name: str = "scale.json") -> str:
         + "; ".join(f"{k}× = {v['encounters']:,} encounters, {v['utterances']:,} utterances"
                     for k, v in sizes.items())
         + f". {data['machine']['threads']} threads, {data['machine']['cpus']} CPUs "
-        f"({data['machine']['processor']}), torch {data['machine']['torch']}; each measurement "
+        f"({data['machine']['processor']}), torch {data['machine']['torch']}."
+        + _measured_with(data, config) + " Each measurement "
         "in a fresh process, the model loaded before the clock starts. (a) the raw forward pass: "
         "`classifier.logits` (tokenisation and the encoder, batched by length over the whole "
         "list) on exactly the utterances scored; (b) `score_to_folder` as `compassion-nlp "

@@ -44,3 +44,18 @@ def test_the_card_sets_loso_beside_the_same_configuration_in_domain(
     assert "| mibot | 8 | 0.68 | 0.65 | 0.60 | 0.05 |" in card
     assert "| qmsum | 47 | 0.44 | – | – | – |" in card  # no leave-one-source-out run
     assert "84.6 %" in card
+
+
+def test_a_benchmark_says_whether_it_measured_the_shipped_model() -> None:
+    from compassion_nlp.classifier import ClassifierConfig
+
+    config = {"thresholds": {"EMPATHIC": 0.2}, "training": {"seconds": 1}}
+    shipped = ClassifierConfig.from_dict(config).fingerprint()
+    same = report._measured_with({"model": {"path": "models/m", "id": shipped},
+                                  "date": "2026-12-06"}, config)
+    assert same == f" Model: the shipped one (`models/m`, id {shipped}, 2026-12-06)."
+    retrained = dict(config, thresholds={"EMPATHIC": 0.3})
+    other = report._measured_with({"model": {"path": "models/m", "id": shipped,
+                                             "note": "the one before"}}, retrained)
+    assert "**not the shipped model**" in other and other.endswith(": the one before.")
+    assert "not recorded" in report._measured_with({}, config)

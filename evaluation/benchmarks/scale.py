@@ -209,6 +209,15 @@ def child(mode: str, folder: Path, backend: str, precision: str, threads: int,
             "cpu_share_of_other_processes": quiet.other_share, "peak_rss_mb": _peak_mb()}
 
 
+def model_stamp(model: Path) -> dict:
+    """Which model a measurement used: its folder and id (``ClassifierConfig.fingerprint``)."""
+    from compassion_nlp.classifier import ClassifierConfig
+
+    path = model.resolve()
+    shown = path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else str(model)
+    return {"path": shown, "id": ClassifierConfig.load(path).fingerprint()}
+
+
 def _run_child(mode: str, folder: Path, config: str, args: argparse.Namespace,
                out: Path) -> dict:
     backend, precision = config.split(":")
@@ -272,6 +281,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "threads": args.threads,
                     "processor": platform.processor() or platform.machine(),
                     "python": platform.python_version(), "torch": torch.__version__},
+        "model": model_stamp(args.model), "date": time.strftime("%Y-%m-%d"),
         "base_utterances": args.base, "batch_size": args.batch_size, "seed": args.seed,
         "runs": [],
     }
@@ -286,6 +296,9 @@ def main() -> None:
             if kept["workloads"] != result["workloads"]:
                 raise SystemExit(f"--update: {RESULTS[args.workload].name} was measured on "
                                  "other workloads")
+            if kept.get("model", {}).get("id") != result["model"]["id"]:
+                raise SystemExit(f"--update: {RESULTS[args.workload].name} was measured with "
+                                 "another model")
             result["runs"] = [r for r in kept["runs"] if r["config"] not in args.configs]
             if {r["config"] for r in kept["runs"]} - set(args.configs):
                 again = command + " --update"
