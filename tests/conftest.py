@@ -42,7 +42,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     train(
         TrainingConfig(
             corpus=tiny_corpus(root / "corpus.jsonl"), output_dir=root / "model", epochs=12,
-            learning_rate=3e-3, batch_size=16, max_length=32, patience=12, warmup_ratio=0.0,
+            learning_rate=3e-3, batch_size=16, max_length=32, patience=12, warmup_ratio=0.1,
         ),
         model=model, tokenizer=tokenizer,
     )

@@ -82,7 +82,7 @@ def test_student_learns_the_teachers_soft_labels(tiny_model_dir: Path, tmp_path:
         model, tokenizer = tiny_model_and_tokenizer(tmp_path / f"v-{name}")
         args = TrainingConfig(
             corpus=corpus, output_dir=tmp_path / name, epochs=6, learning_rate=3e-3,
-            batch_size=16, max_length=32, patience=6, warmup_ratio=0.0, limit=24, **extra,
+            batch_size=16, max_length=32, patience=6, warmup_ratio=0.0, limit=12, **extra,
         )
         result = train(args, model=model, tokenizer=tokenizer)
         scores[name] = result.dev_metrics["macro_f1"]
