@@ -377,7 +377,7 @@ class OnnxClassifier(UtteranceClassifier):
                    recheck_margin=recheck_margin if recheck is not None else 0.0)
 
     def logits(self, items: Sequence[ClassifierInput], *, batch_size: int = 64) -> np.ndarray:
-        """Raw logits, shape ``(len(items), len(labels))`` (see :meth:`batches`). With
+        """Raw logits, shape ``(len(items), len(labels))``; inputs are batched by length. With
         a float32 recheck, the rows int8 puts near a threshold are float32's."""
         out = self._forward(self.session, items, batch_size)
         if self.recheck is not None and len(items):
@@ -400,8 +400,12 @@ class OnnxClassifier(UtteranceClassifier):
         out = np.zeros((len(items), len(self.labels)), dtype=np.float32)
         if not items:
             return out
-        for n, (idx, batch) in enumerate(self.batches(items, batch_size, return_tensors="np"), 1):
-            out[idx] = session.run(["logits"], {name: batch[name] for name in self._inputs})[0]
+        order = sorted(range(len(items)), key=lambda i: len(items[i].text) + len(items[i].previous))
+        for n, start in enumerate(range(0, len(order), batch_size), 1):
+            idx = order[start : start + batch_size]
+            batch = self.encode([items[i] for i in idx], return_tensors="np")
+            feed = {name: batch[name].astype(np.int64) for name in self._inputs}
+            out[idx] = session.run(["logits"], feed)[0]
             if n % RELEASE_EVERY == 0:
                 _release_memory()
         _release_memory()

@@ -14,7 +14,7 @@ import contextlib
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 CONFIG_NAME = "compassion.json"
 #: batches between two returns of freed memory to the operating system (see _release_memory)
 RELEASE_EVERY = 4
-#: inputs tokenised and grouped by token count together (bounds the memory of a long file)
-TOKENISE_WINDOW = 4096
 
 
 @functools.cache
@@ -257,62 +255,32 @@ class UtteranceClassifier:
         self, items: Sequence[ClassifierInput], *, return_tensors: str = "pt"
     ) -> dict[str, torch.Tensor]:
         """Tokenise inputs with the model's framing (padded to the longest); ``return_tensors``
-        ``"np"`` gives numpy arrays."""
-        kwargs: dict[str, Any] = {
-            "truncation": "longest_first",
-            "max_length": self.config.max_length,
-            "padding": True,
-            "return_tensors": return_tensors,
-        }
-        return self.tokenizer(*self._segments(items), **kwargs)
-
-    def _segments(self, items: Sequence[ClassifierInput]) -> list[list[str]]:
-        """The tokeniser's text arguments: with context framing every input is a pair (an
-        empty previous turn too), so an input is encoded alike whatever its batch holds."""
+        ``"np"`` gives numpy arrays. With context framing every input is a pair (an empty
+        previous turn too), so that an input is encoded alike whatever its batch holds."""
         framed = [frame(i, self.config.framing, self.config.context_chars) for i in items]
-        if self.config.framing == "utterance":
-            return [[first for first, _ in framed]]
-        return [[first for first, _ in framed], [second for _, second in framed]]
-
-    def batches(
-        self, items: Sequence[ClassifierInput], batch_size: int, *, return_tensors: str = "pt"
-    ) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
-        """``(indices, tensors)`` for every batch of ``items``: each input is tokenised once
-        (together with the rest of its window of :data:`TOKENISE_WINDOW`) and a batch holds
-        inputs of one token count, so no padding is computed."""
-        for first in range(0, len(items), TOKENISE_WINDOW):
-            window = items[first : first + TOKENISE_WINDOW]
-            encoded = self.tokenizer(*self._segments(window), truncation="longest_first",
-                                     max_length=self.config.max_length)
-            names = [n for n in ("input_ids", "token_type_ids", "attention_mask")
-                     if n in encoded]
-            lengths = np.array([len(ids) for ids in encoded["input_ids"]])
-            for width in np.unique(lengths):
-                same = np.flatnonzero(lengths == width)
-                for start in range(0, len(same), batch_size):
-                    idx = same[start : start + batch_size]
-                    batch: dict[str, Any] = {
-                        name: np.array([encoded[name][i] for i in idx], dtype=np.int64)
-                        for name in names}
-                    if return_tensors == "pt":
-                        import torch
-
-                        batch = {name: torch.from_numpy(a) for name, a in batch.items()}
-                    yield idx + first, batch
+        texts = [[first for first, _ in framed]]
+        if self.config.framing != "utterance":
+            texts.append([second for _, second in framed])
+        return self.tokenizer(*texts, truncation="longest_first",
+                              max_length=self.config.max_length, padding=True,
+                              return_tensors=return_tensors)
 
     def logits(self, items: Sequence[ClassifierInput], *, batch_size: int = 64) -> np.ndarray:
-        """Raw logits, shape ``(len(items), len(labels))``; see :meth:`batches`."""
+        """Raw logits, shape ``(len(items), len(labels))``; inputs are batched by length."""
         import torch
 
         out = np.zeros((len(items), len(self.labels)), dtype=np.float32)
         if not items:
             return out
+        order = sorted(range(len(items)), key=lambda i: len(items[i].text) + len(items[i].previous))
         autocast = (
             torch.autocast("cpu", dtype=torch.bfloat16)
             if self.precision == "bfloat16" else contextlib.nullcontext()
         )
         with torch.inference_mode(), autocast:
-            for n, (idx, batch) in enumerate(self.batches(items, batch_size), 1):
+            for n, start in enumerate(range(0, len(order), batch_size), 1):
+                idx = order[start : start + batch_size]
+                batch = self.encode([items[i] for i in idx])
                 out[idx] = self.model(**batch).logits.float().numpy()
                 if n % RELEASE_EVERY == 0:
                     _release_memory()

@@ -65,26 +65,21 @@ def test_reduced_precision_keeps_the_float32_probabilities_close(
     assert labels[0] == labels[1]
 
 
-def test_batches_hold_inputs_of_one_length_and_scores_do_not_depend_on_companions(
-    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import compassion_nlp.classifier as classifier
-
-    monkeypatch.setattr(classifier, "TOKENISE_WINDOW", 7)  # several windows
+def test_an_input_is_encoded_alike_whatever_its_batch_holds(tiny_model_dir: Path) -> None:
     text = "i am so worried it might be cancer and that sounds really frightening"
     items = [ClassifierInput(" ".join(text.split()[: 2 + (i * 5) % 11]),
-                             ("clinician", "patient")[i % 2],
-                             "hello" * (i % 3), "patient") for i in range(30)]
+                             ("clinician", "patient")[i % 2], "hello" * (i % 3), "patient")
+             for i in range(30)]
     clf = UtteranceClassifier.from_pretrained(tiny_model_dir, precision="float32")
-    seen = []
-    for idx, batch in clf.batches(items, 4, return_tensors="np"):
-        assert len(idx) <= 4 and batch["attention_mask"].all()  # no padding computed
-        seen.extend(idx.tolist())
-    assert sorted(seen) == list(range(len(items)))
-    # an input without a previous turn is encoded alike whether or not its batch has some
+    # an input without a previous turn is a pair with an empty second segment, batched with
+    # inputs that have one or alone
+    [alone] = clf.encode([items[0]], return_tensors="np")["input_ids"]
+    batch = clf.encode(items[:2], return_tensors="np")
+    assert batch["attention_mask"][0].sum() == len(alone)
+    assert list(batch["input_ids"][0][: len(alone)]) == list(alone)
     together = clf.logits(items, batch_size=4)
-    alone = np.concatenate([clf.logits([item]) for item in items])
-    np.testing.assert_allclose(together, alone, atol=1e-5)
+    singly = np.concatenate([clf.logits([item]) for item in items])
+    np.testing.assert_allclose(together, singly, atol=1e-5)
     np.testing.assert_allclose(clf.logits(items[::3], batch_size=64), together[::3], atol=1e-5)
 
 
