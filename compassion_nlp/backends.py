@@ -400,11 +400,8 @@ class OnnxClassifier(UtteranceClassifier):
         out = np.zeros((len(items), len(self.labels)), dtype=np.float32)
         if not items:
             return out
-        order = sorted(range(len(items)), key=lambda i: len(items[i].text) + len(items[i].previous))
-        for n, start in enumerate(range(0, len(order), batch_size), 1):
-            idx = order[start : start + batch_size]
-            batch = self.encode([items[i] for i in idx], return_tensors="np")
-            feed = {name: batch[name].astype(np.int64) for name in self._inputs}
+        for n, (idx, batch) in enumerate(self.batches(items, batch_size), 1):
+            feed = {name: batch[name] for name in self._inputs}
             out[idx] = session.run(["logits"], feed)[0]
             if n % RELEASE_EVERY == 0:
                 _release_memory()

@@ -14,7 +14,7 @@ import contextlib
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 CONFIG_NAME = "compassion.json"
 #: batches between two returns of freed memory to the operating system (see _release_memory)
 RELEASE_EVERY = 4
+#: inputs are padded up to a multiple of this many tokens and batched with others as wide
+PAD_MULTIPLE = 8
 
 
 @functools.cache
@@ -257,31 +259,67 @@ class UtteranceClassifier:
         """Tokenise inputs with the model's framing (padded to the longest); ``return_tensors``
         ``"np"`` gives numpy arrays. With context framing every input is a pair (an empty
         previous turn too), so that an input is encoded alike whatever its batch holds."""
+        return self.tokenizer(*self._texts(items), truncation="longest_first",
+                              max_length=self.config.max_length, padding=True,
+                              return_tensors=return_tensors)
+
+    def _texts(self, items: Sequence[ClassifierInput]) -> list[list[str]]:
+        """The tokeniser's text arguments: first segments, and second ones with context."""
         framed = [frame(i, self.config.framing, self.config.context_chars) for i in items]
         texts = [[first for first, _ in framed]]
         if self.config.framing != "utterance":
             texts.append([second for _, second in framed])
-        return self.tokenizer(*texts, truncation="longest_first",
-                              max_length=self.config.max_length, padding=True,
-                              return_tensors=return_tensors)
+        return texts
+
+    def batches(
+        self, items: Sequence[ClassifierInput], batch_size: int
+    ) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
+        """``(positions in items, numpy inputs)`` per batch. Each input is tokenised once and
+        padded up to a multiple of :data:`PAD_MULTIPLE` tokens, and a batch holds inputs of
+        one such width: little padding, and only ``max_length / PAD_MULTIPLE`` shapes recur
+        however many utterances are scored (each new shape costs the kernels time and
+        memory)."""
+        encoded = self.tokenizer(*self._texts(items), truncation="longest_first",
+                                 max_length=self.config.max_length)
+        names = [n for n in ("input_ids", "token_type_ids", "attention_mask") if n in encoded]
+        ids = encoded["input_ids"]
+        width = [min(-(-len(row) // PAD_MULTIPLE) * PAD_MULTIPLE, self.config.max_length)
+                 for row in ids]
+        order = sorted(range(len(items)), key=lambda i: (width[i], len(ids[i])))
+        pad = {"input_ids": self.tokenizer.pad_token_id or 0}
+        left = self.tokenizer.padding_side == "left"
+        start = 0
+        while start < len(order):
+            w = width[order[start]]
+            end = start
+            while end < len(order) and end - start < batch_size and width[order[end]] == w:
+                end += 1
+            idx = order[start:end]
+            batch = {n: np.full((len(idx), w), pad.get(n, 0), dtype=np.int64) for n in names}
+            for row, i in enumerate(idx):
+                n_tokens = len(ids[i])
+                cols = slice(w - n_tokens, w) if left else slice(0, n_tokens)
+                for n in names:
+                    batch[n][row, cols] = encoded[n][i]
+            yield idx, batch
+            start = end
 
     def logits(self, items: Sequence[ClassifierInput], *, batch_size: int = 64) -> np.ndarray:
-        """Raw logits, shape ``(len(items), len(labels))``; inputs are batched by length."""
+        """Raw logits, shape ``(len(items), len(labels))``; inputs are batched by token count
+        (:meth:`batches`)."""
         import torch
 
         out = np.zeros((len(items), len(self.labels)), dtype=np.float32)
         if not items:
             return out
-        order = sorted(range(len(items)), key=lambda i: len(items[i].text) + len(items[i].previous))
         autocast = (
             torch.autocast("cpu", dtype=torch.bfloat16)
             if self.precision == "bfloat16" else contextlib.nullcontext()
         )
         with torch.inference_mode(), autocast:
-            for n, start in enumerate(range(0, len(order), batch_size), 1):
-                idx = order[start : start + batch_size]
-                batch = self.encode([items[i] for i in idx])
-                out[idx] = self.model(**batch).logits.float().numpy()
+            for n, (idx, batch) in enumerate(self.batches(items, batch_size), 1):
+                tensors = {name: torch.from_numpy(value) for name, value in batch.items()}
+                out[idx] = self.model(**tensors).logits.float().numpy()
                 if n % RELEASE_EVERY == 0:
                     _release_memory()
         _release_memory()

@@ -209,6 +209,18 @@ def child(mode: str, folder: Path, backend: str, precision: str, threads: int,
             "cpu_share_of_other_processes": quiet.other_share, "peak_rss_mb": _peak_mb()}
 
 
+def cpu() -> dict:
+    """The processor's name and the vector extensions that decide these speeds (bfloat16 is
+    native only with AVX-512 BF16 or AMX; int8 kernels use AVX-512 VNNI where present)."""
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    name = next((line.split(":", 1)[1].strip() for line in text.splitlines()
+                 if line.startswith("model name")), platform.processor() or platform.machine())
+    flags = next((set(line.split(":", 1)[1].split()) for line in text.splitlines()
+                  if line.startswith("flags")), set())
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
+    return {"name": name, "extensions": [f for f in wanted if f in flags]}
+
+
 def model_stamp(model: Path) -> dict:
     """Which model a measurement used: its folder and id (``ClassifierConfig.fingerprint``)."""
     from compassion_nlp.classifier import ClassifierConfig
@@ -279,7 +291,7 @@ def main() -> None:
     result: dict = {
         "command": command, "workload": args.workload,
         "machine": {"cpus": os.cpu_count(), "threads": args.threads,
-                    "processor": platform.processor() or platform.machine(),
+                    "processor": platform.processor() or platform.machine(), "cpu": cpu(),
                     "python": platform.python_version(), "torch": torch.__version__},
         "model": model_stamp(args.model), "date": time.strftime("%Y-%m-%d"),
         "base_utterances": args.base, "batch_size": args.batch_size, "seed": args.seed,
@@ -296,6 +308,9 @@ def main() -> None:
             if kept["workloads"] != result["workloads"]:
                 raise SystemExit(f"--update: {RESULTS[args.workload].name} was measured on "
                                  "other workloads")
+            if kept["machine"].get("cpu") != result["machine"]["cpu"]:
+                raise SystemExit(f"--update: {RESULTS[args.workload].name} was measured on "
+                                 "another processor")
             if kept.get("model", {}).get("id") != result["model"]["id"]:
                 raise SystemExit(f"--update: {RESULTS[args.workload].name} was measured with "
                                  "another model")
