@@ -285,6 +285,16 @@ def _measured_with(data: dict, config: dict) -> str:
             f"{shipped}){': ' + model['note'] if model.get('note') else ''}.")
 
 
+def _processor(machine: dict) -> str:
+    """The processor as a benchmark recorded it: its name and vector extensions where known
+    (bfloat16 and int8 speeds depend on them)."""
+    cpu = machine.get("cpu")
+    if not cpu:
+        return machine["processor"]
+    return f"{cpu['name']}, {machine['processor']}, " + (
+        " ".join(cpu["extensions"]) or "no AVX2 or AVX-512")
+
+
 def _scale(name: str, config: dict) -> str:
     """Batch scoring at 1×, 4×, 16×: the raw forward pass, end to end, and peak memory."""
     path = HERE / "benchmarks" / name
@@ -304,11 +314,11 @@ def _scale(name: str, config: dict) -> str:
         + "; ".join(f"{k}× = {v['encounters']:,} encounters, {v['utterances']:,} utterances"
                     for k, v in sizes.items())
         + f". {data['machine']['threads']} threads, {data['machine']['cpus']} CPUs "
-        f"({data['machine']['processor']}), torch {data['machine']['torch']}."
+        f"({_processor(data['machine'])}), torch {data['machine']['torch']}."
         + _measured_with(data, config) + " Each measurement "
         "in a fresh process, the model loaded before the clock starts. (a) the raw forward pass: "
-        "`classifier.logits` (tokenisation and the encoder, batched by length over the whole "
-        "list) on exactly the utterances scored; (b) `score_to_folder` as `compassion-nlp "
+        "`classifier.logits` (tokenisation and the encoder, batched by token count over the "
+        "whole list) on exactly the utterances scored; (b) `score_to_folder` as `compassion-nlp "
         "score` runs it (read, roles, segment, classify, link, score, highlights, checkpoints, "
         "Parquet tables); (c) the end-to-end process's peak resident memory"
         + (". A figure with a range in brackets is the median of that many runs, (a) and (b) "

@@ -116,6 +116,16 @@ def test_one_tier_per_speaker_long_and_short_forms(tmp_path: Path, text: str) ->
     assert enc.turns[1].flags == {"inaudible": 1}
 
 
+@pytest.mark.parametrize("name", ["*", "#", "--", '"'])
+def test_a_tier_named_only_with_punctuation_keeps_its_name(tmp_path: Path, name: str) -> None:
+    # found by test_readers_property: such a name trimmed to nothing and crashed (E041)
+    path = tmp_path / "consult.TextGrid"
+    quoted = name.replace('"', '""')  # Praat doubles quotes inside a string
+    path.write_text(LONG.replace('name = "Patient"', f'name = "{quoted}"'), encoding="utf-8")
+    [enc] = read(path)
+    assert [t.speaker for t in enc.turns] == ["Doctor", name, "Doctor"]
+
+
 @pytest.mark.parametrize(
     ("codec", "bom"), [("utf-16-be", "\ufeff"), ("utf-16-le", "\ufeff"), ("utf-8", "")]
 )

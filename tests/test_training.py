@@ -83,6 +83,31 @@ def test_an_input_is_encoded_alike_whatever_its_batch_holds(tiny_model_dir: Path
     np.testing.assert_allclose(clf.logits(items[::3], batch_size=64), together[::3], atol=1e-5)
 
 
+def test_batches_hold_each_input_once_padded_to_one_width(tiny_model_dir: Path) -> None:
+    from compassion_nlp.classifier import PAD_MULTIPLE
+
+    words = ["i", "am", "so", "worried", "it", "might", "be", "cancer", "and", "that", "sounds",
+             "really", "frightening"]
+    items = [ClassifierInput(" ".join(words[: 1 + i % len(words)] * (1 + i % 4)),
+                             ("clinician", "patient")[i % 2], "hello there " * (i % 5), "patient")
+             for i in range(90)]
+    clf = UtteranceClassifier.from_pretrained(tiny_model_dir, precision="float32")
+    seen, widths = [], set()
+    for idx, batch in clf.batches(items, batch_size=8):
+        rows, width = batch["input_ids"].shape
+        assert rows == len(idx) <= 8
+        assert width % PAD_MULTIPLE == 0 or width == clf.config.max_length
+        widths.add(width)
+        for row, i in enumerate(idx):
+            [alone] = clf.encode([items[i]], return_tensors="np")["input_ids"]
+            assert len(alone) <= width < len(alone) + PAD_MULTIPLE
+            assert list(batch["input_ids"][row][: len(alone)]) == list(alone)
+            assert batch["attention_mask"][row].sum() == len(alone)
+        seen += idx
+    assert sorted(seen) == list(range(len(items)))
+    assert len(widths) > 1  # these inputs span several widths, and no batch mixes them
+
+
 def test_precision_auto_resolves_and_unknown_precision_is_refused(tiny_model_dir: Path) -> None:
     from compassion_nlp.classifier import resolve_precision
     from compassion_nlp.errors import CompassionError
