@@ -115,9 +115,10 @@ def normalise_label(label: str) -> str:
     """``' "Docotr_2:'`` → ``'Docotr 2'``: trim quotes, markdown and punctuation, unify spaces."""
     name = _LABEL_TRIM.sub("", label.strip())
     # brackets around the whole label ("[doctor]") go; balanced ones inside it stay
-    while name and name[0] in "([" and name.count(name[0]) > name.count(")" if name[0] == "(" else "]"):
+    pairs = {"(": ")", "[": "]", ")": "(", "]": "["}
+    while name and name[0] in "([" and name.count(name[0]) > name.count(pairs[name[0]]):
         name = name[1:].lstrip()
-    while name and name[-1] in ")]" and name.count(name[-1]) > name.count("(" if name[-1] == ")" else "["):
+    while name and name[-1] in ")]" and name.count(name[-1]) > name.count(pairs[name[-1]]):
         name = name[:-1].rstrip()
     if name[:1] == "[" and name[-1:] == "]":
         name = name[1:-1].strip()
