@@ -259,17 +259,17 @@ class UtteranceClassifier:
         """Tokenise inputs with the model's framing (padded to the longest); ``return_tensors``
         ``"np"`` gives numpy arrays. With context framing every input is a pair (an empty
         previous turn too), so that an input is encoded alike whatever its batch holds."""
-        return self.tokenizer(*self._texts(items), truncation="longest_first",
-                              max_length=self.config.max_length, padding=True,
-                              return_tensors=return_tensors)
+        return self._tokenise(items, padding=True, return_tensors=return_tensors)
 
-    def _texts(self, items: Sequence[ClassifierInput]) -> list[list[str]]:
-        """The tokeniser's text arguments: first segments, and second ones with context."""
+    def _tokenise(self, items: Sequence[ClassifierInput], **options: Any) -> Any:
+        """The tokeniser on the framed inputs (a pair each with context), truncated to
+        ``max_length``; ``options`` go to the tokeniser."""
         framed = [frame(i, self.config.framing, self.config.context_chars) for i in items]
         texts = [[first for first, _ in framed]]
         if self.config.framing != "utterance":
             texts.append([second for _, second in framed])
-        return texts
+        return self.tokenizer(*texts, truncation="longest_first",
+                              max_length=self.config.max_length, **options)
 
     def batches(
         self, items: Sequence[ClassifierInput], batch_size: int
@@ -279,8 +279,7 @@ class UtteranceClassifier:
         one such width: little padding, and only ``max_length / PAD_MULTIPLE`` shapes recur
         however many utterances are scored (each new shape costs the kernels time and
         memory)."""
-        encoded = self.tokenizer(*self._texts(items), truncation="longest_first",
-                                 max_length=self.config.max_length)
+        encoded = self._tokenise(items)
         names = [n for n in ("input_ids", "token_type_ids", "attention_mask") if n in encoded]
         ids = encoded["input_ids"]
         width = [min(-(-len(row) // PAD_MULTIPLE) * PAD_MULTIPLE, self.config.max_length)
