@@ -15,8 +15,8 @@ library versions, in this order of places:
    (W008).
 
 Each file is written under a temporary name and renamed into place, so workers that export at
-the same time never read half a file. Tokenisation, batching by length and calibration are
-those of :class:`~compassion_nlp.classifier.UtteranceClassifier`: only the forward pass moves.
+the same time never read half a file. Tokenisation, batching by token count and calibration
+are those of :class:`~compassion_nlp.classifier.UtteranceClassifier`: only the forward pass moves.
 """
 
 from __future__ import annotations
@@ -377,7 +377,7 @@ class OnnxClassifier(UtteranceClassifier):
                    recheck_margin=recheck_margin if recheck is not None else 0.0)
 
     def logits(self, items: Sequence[ClassifierInput], *, batch_size: int = 64) -> np.ndarray:
-        """Raw logits, shape ``(len(items), len(labels))``; inputs are batched by length. With
+        """Raw logits, shape ``(len(items), len(labels))`` (see :meth:`batches`). With
         a float32 recheck, the rows int8 puts near a threshold are float32's."""
         out = self._forward(self.session, items, batch_size)
         if self.recheck is not None and len(items):
