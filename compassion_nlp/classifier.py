@@ -32,6 +32,8 @@ CONFIG_NAME = "compassion.json"
 RELEASE_EVERY = 4
 #: inputs are padded up to a multiple of this many tokens and batched with others as wide
 PAD_MULTIPLE = 8
+#: inputs tokenised and grouped by width together: bounds the memory of one long call
+TOKENISE_WINDOW = 4096
 
 
 @functools.cache
@@ -278,13 +280,22 @@ class UtteranceClassifier:
         padded up to a multiple of :data:`PAD_MULTIPLE` tokens, and a batch holds inputs of
         one such width: little padding, and only ``max_length / PAD_MULTIPLE`` shapes recur
         however many utterances are scored (each new shape costs the kernels time and
-        memory)."""
-        encoded = self._tokenise(items)
+        memory). Inputs are tokenised and grouped in windows of :data:`TOKENISE_WINDOW`, so
+        that a call over any number of inputs holds the tokens of one window at a time."""
+        for first in range(0, len(items), TOKENISE_WINDOW):
+            encoded = self._tokenise(items[first : first + TOKENISE_WINDOW])
+            for idx, batch in self._by_width(encoded, batch_size):
+                yield [first + i for i in idx], batch
+
+    def _by_width(
+        self, encoded: Any, batch_size: int
+    ) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
+        """Batches of one padded width from a tokeniser's output (see :meth:`batches`)."""
         names = [n for n in ("input_ids", "token_type_ids", "attention_mask") if n in encoded]
         ids = encoded["input_ids"]
         width = [min(-(-len(row) // PAD_MULTIPLE) * PAD_MULTIPLE, self.config.max_length)
                  for row in ids]
-        order = sorted(range(len(items)), key=lambda i: (width[i], len(ids[i])))
+        order = sorted(range(len(ids)), key=lambda i: (width[i], len(ids[i])))
         pad = {"input_ids": self.tokenizer.pad_token_id or 0}
         left = self.tokenizer.padding_side == "left"
         start = 0

@@ -83,7 +83,11 @@ def test_an_input_is_encoded_alike_whatever_its_batch_holds(tiny_model_dir: Path
     np.testing.assert_allclose(clf.logits(items[::3], batch_size=64), together[::3], atol=1e-5)
 
 
-def test_batches_hold_each_input_once_padded_to_one_width(tiny_model_dir: Path) -> None:
+@pytest.mark.parametrize("window", [None, 16])
+def test_batches_hold_each_input_once_padded_to_one_width(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, window: int | None
+) -> None:
+    from compassion_nlp import classifier
     from compassion_nlp.classifier import PAD_MULTIPLE
 
     words = ["i", "am", "so", "worried", "it", "might", "be", "cancer", "and", "that", "sounds",
@@ -92,10 +96,15 @@ def test_batches_hold_each_input_once_padded_to_one_width(tiny_model_dir: Path) 
                              ("clinician", "patient")[i % 2], "hello there " * (i % 5), "patient")
              for i in range(90)]
     clf = UtteranceClassifier.from_pretrained(tiny_model_dir, precision="float32")
+    whole = clf.logits(items)
+    if window:
+        monkeypatch.setattr(classifier, "TOKENISE_WINDOW", window)
     seen, widths = [], set()
     for idx, batch in clf.batches(items, batch_size=8):
         rows, width = batch["input_ids"].shape
         assert rows == len(idx) <= 8
+        if window:  # a batch never reaches across two windows
+            assert len({i // window for i in idx}) == 1
         assert width % PAD_MULTIPLE == 0 or width == clf.config.max_length
         widths.add(width)
         for row, i in enumerate(idx):
@@ -106,6 +115,7 @@ def test_batches_hold_each_input_once_padded_to_one_width(tiny_model_dir: Path) 
         seen += idx
     assert sorted(seen) == list(range(len(items)))
     assert len(widths) > 1  # these inputs span several widths, and no batch mixes them
+    np.testing.assert_allclose(clf.logits(items), whole, atol=1e-5)
 
 
 def test_precision_auto_resolves_and_unknown_precision_is_refused(tiny_model_dir: Path) -> None:
