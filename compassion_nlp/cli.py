@@ -321,6 +321,8 @@ def _report_run(summary: RunSummary, seconds: float, ext: str) -> None:
         + (f"; {summary.unscorable} with no score (W006: no known roles or one speaker)"
            if summary.unscorable else "")
         + (f"; {summary.skipped} already scored (use --force to redo)" if summary.skipped else "")
+        + (f"; {summary.changed} scored again: changed since the last run"
+           if summary.changed else "")
         + f"; {len(summary.failures)} failed -> {summary.out}/"
     )
     _report_ignored(summary.ignored)

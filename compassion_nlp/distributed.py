@@ -23,7 +23,7 @@ on Ray) and merge.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +54,7 @@ class ScoreChunks:
     """
 
     def __init__(self, spec: ScorerSpec, threads: int, format: str | None, batch_size: int,
-                 done: set[str]):
+                 done: Mapping[str, str]):
         import torch
 
         torch.set_num_threads(threads)
@@ -82,7 +82,7 @@ def ray_producer(
     (default: the cluster's CPUs shared out) of ``cpus_per_actor`` CPUs and model threads."""
     ray = _require_ray()
 
-    def produce(sources: list[tuple[int, Source]], done: set[str]) -> Iterator[Event]:
+    def produce(sources: list[tuple[int, Source]], done: Mapping[str, str]) -> Iterator[Event]:
         parts = chunks(sources)
         if not parts:
             return

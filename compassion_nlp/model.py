@@ -180,6 +180,20 @@ class Encounter:
         return [u for turn in self.turns for u in turn.utterances]
 
     @cached_property
+    def fingerprint(self) -> str:
+        """A digest of what the encounter's rows depend on in its source: setting, date,
+        speakers and their roles, and every turn's speaker, text, times and line. A batch run
+        into a folder that already holds the encounter scores it again when this changed (an
+        edited transcript, a new role mapping)."""
+        import hashlib
+        import json
+
+        content = [self.setting, str(self.metadata.get("date") or ""),
+                   sorted((s.id, s.label, s.role) for s in self.speakers.values()),
+                   [(t.speaker, t.text, t.start, t.end, t.source_line) for t in self.turns]]
+        return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:16]
+
+    @cached_property
     def view(self) -> UtteranceView:
         """What every stage needs to know about each utterance, built once."""
         return UtteranceView.of(self)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from .scoring import Scorer
 
 #: ``producer(sources, done)``: the events of scoring ``(position, source)`` pairs
-Producer = Callable[[list[tuple[int, Source]], set[str]], Iterator[Event]]
+Producer = Callable[[list[tuple[int, Source]], Mapping[str, str]], Iterator[Event]]
 
 
 @dataclass
@@ -77,6 +77,8 @@ class RunSummary:
     #: encounters scored with a NaN score: no speaker with a known role, or only one speaker
     unscorable: int = 0
     skipped: int = 0
+    #: encounters already in the output that were scored again: their source changed
+    changed: int = 0
     utterances: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     ignored: list[Path] = field(default_factory=list)
@@ -181,7 +183,8 @@ def score_to_folder(
             ``num_shards``, into ``out/shards/<i>-of-<N>/`` (see :mod:`compassion_nlp.shards`;
             :func:`~compassion_nlp.shards.merge_shards` merges them).
         producer: where the scoring happens: called as ``producer(sources, done)`` with the
-            ``(position, source)`` pairs to score and the ids of encounters already done, it
+            ``(position, source)`` pairs to score and the encounters already done (id →
+            :attr:`~compassion_nlp.model.Encounter.fingerprint`, ``""`` when not recorded), it
             yields the events of
             :func:`compassion_nlp.rows.score_rows` in the order of the sources. Default: this
             process (``score_rows`` with ``scorer``); :mod:`compassion_nlp.distributed` gives
@@ -195,7 +198,8 @@ def score_to_folder(
     if isinstance(scorer, ScorerSpec):
         scorer = scorer.load() if producer is None else scorer.unloaded()
     if producer is None:
-        def producer(sources: list[tuple[int, Source]], done: set[str]) -> Iterator[Event]:
+        def producer(sources: list[tuple[int, Source]],
+                     done: Mapping[str, str]) -> Iterator[Event]:
             return score_rows(scorer, sources, format=format, batch_size=batch_size, done=done)
     if shards[0] > 1:
         out = shard_folder(out, *shards)
@@ -256,9 +260,10 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
         _check_same_run(out, scorer, about, checkpoint.about_saved(), finished=bool(previous))
     # this run's rows: first those a stopped run saved, then those scored now
     new = checkpoint.load()
-    done_ids = {str(i) for f in new["encounters"] for i in f["encounter_id"]}
-    if "encounters" in previous:
-        done_ids |= set(previous["encounters"]["encounter_id"].astype(str))
+    saved_frames = {name: len(frames) for name, frames in new.items()}
+    done = _fingerprints([previous["encounters"]] if "encounters" in previous else [])
+    done.update(_fingerprints(new["encounters"]))
+    changed: set[str] = set()
     every_source, ignored = discover(paths)
     position = {source: n for n, source in enumerate(every_source)}
     sources = [s for s in every_source
@@ -278,7 +283,7 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
             if progress is not None:
                 progress(done_sources, len(sources), summary)
 
-    events = producer([(position[s], s) for s in sources], done_ids)
+    events = producer([(position[s], s) for s in sources], done)
     encounter_rows: list[dict[str, Any]] = []
     try:
         for event in events:
@@ -287,6 +292,8 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
                     source_of.setdefault(encounter_id, event.position)
                 seen |= event.speakers
                 summary.skipped += event.skipped
+                summary.changed += len(event.changed)
+                changed.update(event.changed)
                 if event.error is not None:
                     summary.failures.append((event.source_id, event.error))
                 unfinished.append([event.source_id, event.kept])
@@ -316,13 +323,17 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
         _check_roles_used(scorer.roles, (), summary, seen)
     if encounter_rows:
         new["encounters"].append(pd.DataFrame(encounter_rows))
+    if changed:  # an interrupted run's rows of an encounter scored again since
+        for name, frames in new.items():
+            new[name] = [_without(f, changed) for f in frames[:saved_frames[name]]] + frames[
+                saved_frames[name]:]
     # the encounters table goes last: a run killed while writing leaves those encounters
     # unscored, and the next run scores them again and replaces their rows in the other tables
     for name in ("utterances", "speakers", "cues", "highlights", "encounters"):
         frames = [f for f in new[name] if len(f)]
         if name in previous and not force:
-            frames = [previous[name][~previous[name]["encounter_id"].astype(str).isin(
-                {str(i) for f in frames for i in f["encounter_id"]})]] + frames
+            frames = [_without(previous[name], {str(i) for f in frames
+                                                for i in f["encounter_id"]})] + frames
         if frames:
             table = pd.concat(frames, ignore_index=True)
         elif name in previous:
@@ -343,6 +354,22 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
 
         write_reports(out, out / "reports", redact=redact, pdf=pdf)
     return summary
+
+
+def _fingerprints(frames: Iterable[pd.DataFrame]) -> dict[str, str]:
+    """Encounter id → fingerprint from ``encounters`` rows (``""`` for rows written before
+    the table had the column: such an encounter is taken as done, as it was then)."""
+    done: dict[str, str] = {}
+    for frame in frames:
+        prints = (frame["fingerprint"].fillna("").astype(str) if "fingerprint" in frame
+                  else [""] * len(frame))
+        done.update(zip(frame["encounter_id"].astype(str), prints, strict=True))
+    return done
+
+
+def _without(frame: pd.DataFrame, ids: set[str]) -> pd.DataFrame:
+    """``frame`` less the rows of the encounters ``ids``."""
+    return frame[~frame["encounter_id"].astype(str).isin(ids)]
 
 
 def _write_shard(out: Path, scorer: Scorer, summary: RunSummary, shards: tuple[int, int],
@@ -394,6 +421,7 @@ def _write_run(out: Path, scorer: Scorer, summary: RunSummary) -> None:
         "sources": summary.sources,
         "encounters_scored": summary.encounters,
         "encounters_skipped": summary.skipped,
+        "encounters_changed": summary.changed,
         "encounters_unscorable": summary.unscorable,
         "utterances_scored": summary.utterances,
         "failures": len(summary.failures),

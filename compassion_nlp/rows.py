@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,8 @@ CHUNK_SOURCES = 64
 @dataclass
 class SourceRead:
     """A source was read: the ids of its encounters, how many will be scored and how many are
-    skipped (already done), its error (a coded message), and its speakers' keys."""
+    skipped (already done), its error (a coded message), its speakers' keys, and the encounters
+    scored again because they changed since they were done."""
 
     source_id: str
     position: int
@@ -45,6 +46,7 @@ class SourceRead:
     skipped: int
     error: str | None = None
     speakers: set[str] = field(default_factory=set)
+    changed: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -78,10 +80,11 @@ def group_rows(scored: list[ScoredEncounter]) -> EncountersScored:
 
 def score_rows(
     scorer: Scorer, sources: Iterable[tuple[int, Source]], *, format: str | None,
-    batch_size: int, done: set[str],
+    batch_size: int, done: Mapping[str, str],
 ) -> Iterator[Event]:
-    """Read and score ``(position, source)`` pairs in one process; encounters whose id is in
-    ``done`` are read but not scored."""
+    """Read and score ``(position, source)`` pairs in one process; an encounter in ``done``
+    (id → :attr:`~compassion_nlp.model.Encounter.fingerprint` when it was scored, ``""``
+    when not recorded) is read but not scored, unless its fingerprint changed."""
     positions: dict[Source, int] = {}
     ordered: list[Source] = []
     for position, source in sources:
@@ -90,10 +93,15 @@ def score_rows(
     errors: list[tuple[str, Any]] = []
     reported = 0
     counts = {"kept": 0, "skipped": 0}
+    changed: list[str] = []
     reads: list[SourceRead] = []
 
     def keep(encounter: Encounter) -> bool:
-        key = "skipped" if encounter.id in done else "kept"
+        before = done.get(encounter.id)
+        if before is not None and before not in ("", encounter.fingerprint):
+            changed.append(encounter.id)
+            before = None
+        key = "kept" if before is None else "skipped"
         counts[key] += 1
         return key == "kept"
 
@@ -108,8 +116,9 @@ def score_rows(
             seen |= speaker_keys(encounter)
         reads.append(SourceRead(source.encounter_id, positions[source],
                                 [e.id for e in encounters], counts["kept"], counts["skipped"],
-                                error, seen))
+                                error, seen, list(changed)))
         counts["kept"] = counts["skipped"] = 0
+        changed.clear()
 
     for group in scorer.pipe_groups(ordered, format=format, batch_size=batch_size,
                                     errors=errors, keep=keep, on_read=on_read):

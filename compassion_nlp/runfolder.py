@@ -122,13 +122,17 @@ class Checkpoint:
             return None
 
     def load(self) -> dict[str, list[pd.DataFrame]]:
-        """The saved rows of every table, from every complete shard."""
+        """The saved rows of every table, from every complete shard; an encounter saved in
+        several shards (scored again after its transcript changed) keeps the latest rows."""
         saved: dict[str, list[pd.DataFrame]] = {name: [] for name in self.tables}
-        for shard in self.shards():
-            for name in self.tables:
-                path = shard / f"{name}.parquet"
-                if path.exists():
-                    saved[name].append(pd.read_parquet(path))
+        later: set[str] = set()  # encounters of the shards after this one
+        for shard in reversed(self.shards()):
+            frames = {name: pd.read_parquet(shard / f"{name}.parquet")
+                      for name in self.tables if (shard / f"{name}.parquet").exists()}
+            for name, frame in frames.items():
+                saved[name].insert(0, frame[~frame["encounter_id"].astype(str).isin(later)])
+            if "encounters" in frames:
+                later |= set(frames["encounters"]["encounter_id"].astype(str))
         return saved
 
     def add(self, rows: dict[str, pd.DataFrame]) -> None:

@@ -236,10 +236,10 @@ def merge_shards(paths: Iterable[str | Path], out: str | Path | None = None) -> 
         atomic_write(out / "failures.csv", lambda tmp: failures.to_csv(tmp, index=False))
         runs = [json.loads((folder / "run.json").read_text(encoding="utf-8"))
                 for folder, _ in shards]
-        counts = ("sources", "encounters_scored", "encounters_skipped",
+        counts = ("sources", "encounters_scored", "encounters_skipped", "encounters_changed",
                   "encounters_unscorable", "utterances_scored")
         run = {"model": runs[0]["model"], "config": runs[0]["config"],
-               **{key: sum(r[key] for r in runs) for key in counts},
+               **{key: sum(r.get(key, 0) for r in runs) for key in counts},
                "failures": len(summary.failures), "shards": len(shards)}
         write_text(out / "run.json", json.dumps(run, indent=2, default=str) + "\n")
     return summary

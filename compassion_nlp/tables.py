@@ -220,6 +220,7 @@ def encounter_row(
     row["unscorable"] = score.unscorable or ""
     for name in COMPONENT_WEIGHTS:
         row[f"component_{name}"] = score.components.get(name, NAN)
+    row["fingerprint"] = encounter.fingerprint
     return row
 
 
@@ -359,6 +360,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     ext = path.suffix.lower()
     if ext == ".parquet":
         return pd.read_parquet(path)
+    # a fingerprint can look like a number ("0123…", "12e4…"): read as written
     if ext == ".csv":
-        return pd.read_csv(path)
-    return pd.read_json(path, orient="records", lines=True)
+        return pd.read_csv(path, dtype={"fingerprint": str})
+    return pd.read_json(path, orient="records", lines=True, dtype={"fingerprint": str})

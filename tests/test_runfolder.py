@@ -223,3 +223,98 @@ def test_an_interrupted_run_is_not_resumed_with_another_model(
     assert "an interrupted run with another model" in str(info.value)
     resumed = score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
     assert (resumed.skipped, resumed.encounters) == (2, 2)
+
+
+def _edit(folder: Path, name: str) -> None:
+    path = folder / name
+    path.write_text(path.read_text().replace("Do you smoke?", "That must be so hard for you."))
+
+
+def _rows_of(out: Path, encounter_id: str) -> dict[str, pd.DataFrame]:
+    return {name: t[t["encounter_id"] == encounter_id].reset_index(drop=True)
+            for name, t in _tables(out).items()}
+
+
+def test_an_edited_transcript_is_scored_again_and_its_rows_replaced(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    source = _folder(tmp_path, 3)
+    out = tmp_path / "out"
+    score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
+    before = _tables(out)
+    _edit(source, "c001.txt")
+    again = score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
+    assert (again.encounters, again.skipped, again.changed) == (1, 2, 1)
+    assert json.loads((out / "run.json").read_text())["encounters_changed"] == 1
+    after = _tables(out)
+    assert after["encounters"]["encounter_id"].is_unique and len(after["encounters"]) == 3
+    fresh = tmp_path / "fresh"
+    score_to_folder(load(tiny_model_dir), [source], fresh, ext=".csv")
+    for name, table in _rows_of(fresh, "c001.txt").items():  # the edited one: as if new
+        pd.testing.assert_frame_equal(_rows_of(out, "c001.txt")[name], table, check_dtype=False)
+    assert "That must be so hard" in " ".join(after["utterances"]["text"])
+    assert "Do you smoke?" not in set(_rows_of(out, "c001.txt")["utterances"]["text"])
+    for other in ("c000.txt", "c002.txt"):  # the others: untouched
+        for name, table in after.items():
+            old = before[name][before[name]["encounter_id"] == other].reset_index(drop=True)
+            pd.testing.assert_frame_equal(table[table["encounter_id"] == other]
+                                          .reset_index(drop=True), old, check_dtype=False)
+    _edit(source, "c000.txt")  # the command line says so
+    result = CliRunner().invoke(app, ["score", str(source), "--out", str(out), "--model",
+                                      str(tiny_model_dir), "-t", "csv"])
+    assert result.exit_code == 0, result.output
+    assert "1 scored again: changed since the last run" in " ".join(result.output.split())
+    # tables written before encounters had a fingerprint: their encounters stay done
+    encounters = pd.read_csv(out / "encounters.csv").drop(columns="fingerprint")
+    encounters.to_csv(out / "encounters.csv", index=False)
+    _edit(source, "c002.txt")
+    assert score_to_folder(load(tiny_model_dir), [source], out, ext=".csv").skipped == 3
+
+
+def test_an_encounter_edited_after_an_interrupted_run_is_not_kept_twice(
+    tiny_model_dir: Path, tmp_path: Path, ctrl_c_after, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import compassion_nlp.scoring as scoring
+
+    source = _folder(tmp_path, 4)
+    out = tmp_path / "out"
+    real = ctrl_c_after(2)
+    with pytest.raises(RunInterrupted):
+        score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
+    monkeypatch.setattr(scoring.Scorer, "pipe_groups", real)
+    _edit(source, "c000.txt")  # saved in the checkpoint, then edited
+    resumed = score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
+    assert (resumed.encounters, resumed.skipped, resumed.changed) == (3, 1, 1)
+    fresh = tmp_path / "fresh"
+    score_to_folder(load(tiny_model_dir), [source], fresh, ext=".csv")
+    for name, table in _tables(fresh).items():
+        pd.testing.assert_frame_equal(_tables(out)[name], table)
+
+
+def test_a_checkpoint_keeps_the_latest_rows_of_an_encounter_saved_twice(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from compassion_nlp.runfolder import Checkpoint
+
+    checkpoint = Checkpoint(tmp_path, ("encounters", "utterances"))
+    for text in ("old", "new"):  # scored, then scored again after an edit
+        checkpoint.add({"encounters": pd.DataFrame({"encounter_id": ["a", "b" if text == "old"
+                                                                    else "c"]}),
+                        "utterances": pd.DataFrame({"encounter_id": ["a", "a"],
+                                                    "text": [text, text]})})
+        checkpoint.save()
+    saved = checkpoint.load()
+    assert list(pd.concat(saved["encounters"])["encounter_id"]) == ["b", "a", "c"]
+    assert list(pd.concat(saved["utterances"])["text"]) == ["new", "new"]
+
+
+@pytest.mark.parametrize("ext", [".csv", ".jsonl", ".parquet"])
+def test_a_fingerprint_that_looks_like_a_number_is_read_as_written(
+    tmp_path: Path, ext: str
+) -> None:
+    from compassion_nlp.tables import read_table, write_table
+
+    prints = ["0123456789012345", "12e4567890123456"]
+    write_table(pd.DataFrame({"encounter_id": ["a", "b"], "fingerprint": prints}),
+                tmp_path / f"encounters{ext}")
+    assert list(read_table(tmp_path / f"encounters{ext}")["fingerprint"]) == prints
