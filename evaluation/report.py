@@ -114,12 +114,13 @@ def _targets(results: dict, bench: dict, config: dict, model_dir: Path) -> str:
     minutes = config.get("training", {}).get("seconds", float("nan")) / 60
     rows.append(f"| a training run of the shipped model ≤ 60 min on 2 CPU cores | "
                 f"{minutes:.0f} min | {'yes' if minutes <= 60 else 'no'} |")
-    speeds = {p: bench.get(f"classifier_{p}", {}).get("utterances_per_second")
-              for p in ("float32", "bfloat16", "int8")}
+    speeds = {p.replace("_", " "): bench.get(f"classifier_{p}", {}).get("utterances_per_second")
+              for p in ("float32", "bfloat16", "int8", "onnx_int8")}
     if speeds["float32"]:
         shown = ", ".join(f"{v:.0f}/s {p}" for p, v in speeds.items() if v)
         met = [p for p, v in speeds.items() if v and v >= 200]
-        rows.append(f"| inference ≥ 200 utterances/s on 2 CPU cores | {shown} | "
+        rows.append(f"| inference ≥ 200 utterances/s on 2 CPU cores | {shown} "
+                    f"({_processor(bench['machine'])}) | "
                     f"{'yes, in ' + ' and '.join(met) if met else 'no'} |")
     size = sum(f.stat().st_size for f in model_dir.iterdir() if f.is_file()) / 1e6
     rows.append(f"| shipped model ≤ 100 MB | {size:.0f} MB | {'yes' if size <= 100 else 'no'} |")
@@ -154,25 +155,41 @@ def evaluation_readme(results: dict, bench: dict, framings: dict, config: dict) 
         bench_text = (
             f"On {bench['utterances']} real utterances (mean {bench['mean_words']} words), "
             f"{bench['machine']['torch_threads']} torch threads, {bench['machine']['cpus']} "
-            f"CPUs ({bench['machine']['processor']}), torch {bench['machine']['torch']}:\n\n"
+            f"CPUs ({_processor(bench['machine'])}), torch {bench['machine']['torch']}:\n\n"
             "| run | seconds | utterances/s |\n|---|---|---|\n"
             + "".join(
-                f"| classifier, {p} | {bench[f'classifier_{p}']['seconds']} | "
+                f"| classifier, {p.replace('_', ' ')} | {bench[f'classifier_{p}']['seconds']} | "
                 f"{bench[f'classifier_{p}']['utterances_per_second']} |\n"
-                for p in ("float32", "bfloat16", "int8")
+                for p in ("float32", "bfloat16", "int8", "onnx_int8")
+                if f"classifier_{p}" in bench
+            )
+            + "".join(
+                f"| classifier, {p.replace('_', ' ')}, the same utterances without the previous "
+                f"turn | {run['seconds']} | {run['utterances_per_second']} |\n"
+                for p, run in bench.get("without_previous_turn", {}).items()
+                if isinstance(run, dict)
             )
             + f"| end to end in {e2e['precision']}, PriMock57 ({e2e['encounters']} "
             f"consultations, {e2e['utterances']} utterances: read, segment, roles, classify, "
             f"link, score) | {e2e['seconds']} | {e2e['utterances_per_second']} |\n\n"
-            f"Labels equal to float32's: bfloat16 {bench['bfloat16_label_agreement'] * 100:.1f} %,"
-            f" int8 {bench['int8_label_agreement'] * 100:.1f} % of utterances. `load()` and "
+            "Labels equal to float32's: "
+            + ", ".join(f"{p.replace('_', ' ')} {bench[f'{p}_label_agreement'] * 100:.1f} %"
+                        for p in ("bfloat16", "int8", "onnx_int8")
+                        if f"{p}_label_agreement" in bench)
+            + " of utterances." + _without_turn(bench.get("without_previous_turn"))
+            + " `load()` and "
             "`compassion-nlp score` use bfloat16 where the CPU supports it natively "
             "(`precision=\"auto\"`), else float32. Peak memory "
             f"{bench['peak_rss_mb']} MB. Command: "
             "`python evaluation/benchmarks/benchmark.py --threads 2`."
         )
         prev = _load(HERE / "benchmarks" / "results-previous-model.json")
-        if prev:
+        if prev and prev["machine"].get("cpu") != bench["machine"].get("cpu"):
+            bench_text += (
+                " The model shipped before was measured on another processor "
+                f"({_processor(prev['machine'])}; `benchmarks/results-previous-model.json`): its "
+                "speeds do not compare with these.")
+        elif prev:
             bench_text += (
                 " The model shipped before (the same architecture), measured right after on "
                 "the same machine (`--model OLD`, `benchmarks/results-previous-model.json`): "
@@ -285,6 +302,16 @@ def _measured_with(data: dict, config: dict) -> str:
             f"{shipped}){': ' + model['note'] if model.get('note') else ''}.")
 
 
+def _without_turn(without: dict | None) -> str:
+    """What the previous turn costs in speed (the model reads it with every utterance)."""
+    if not without:
+        return ""
+    return (f" Each input is the utterance with its role and up to 300 characters of the previous"
+            f" turn, {without['mean_tokens_per_input']} tokens on average; without the previous"
+            f" turn, {without['mean_tokens_per_input_without']} (the rows \"without the previous"
+            " turn\": the speed of the encoder on short sentences, not what the model reads).")
+
+
 def _processor(machine: dict) -> str:
     """The processor as a benchmark recorded it: its name and vector extensions where known
     (bfloat16 and int8 speeds depend on them)."""
@@ -364,7 +391,7 @@ def _scale(name: str, config: dict) -> str:
                  "to 300 characters of the previous turn, far longer than a single short "
                  "sentence") + "); peak memory ≤ 1.5 GB — highest "
               f"{peak:,.0f} MB ({'met' if peak <= 1536 else 'not met'}).", "",
-              f"Command: `{data['command']}`."]
+              f"Command: `{data['command']}`." + (f" {data['note']}" if data.get("note") else "")]
     return "\n".join(lines)
 
 
@@ -539,9 +566,16 @@ def model_card(results: dict, bench: dict, framings: dict, config: dict) -> str:
                     f"{config['thresholds'][label]:.2f} |")
     corpus = results["corpus"]
     speed = ", ".join(
-        f"{bench[f'classifier_{p}']['utterances_per_second']:.0f} utterances/s in {p}"
-        for p in ("float32", "bfloat16", "int8") if f"classifier_{p}" in bench
+        f"{bench[f'classifier_{p}']['utterances_per_second']:.0f} utterances/s in "
+        + p.replace("_", " ")
+        for p in ("float32", "bfloat16", "int8", "onnx_int8") if f"classifier_{p}" in bench
     ) or "not measured"
+    if bench:
+        speed += f" ({_processor(bench['machine'])}" + (
+            "; without native bfloat16, which `auto` then does not use)"
+            if "avx512_bf16" not in bench["machine"].get("cpu", {}).get("extensions", ["?"])
+            and "amx_bf16" not in bench["machine"].get("cpu", {}).get("extensions", ["?"])
+            else ")")
     behind = ", ".join(
         x for x in LABELS
         if results["tfidf_baseline"]["labels"][x]["f1"] > results["transformer"]["labels"][x]["f1"]

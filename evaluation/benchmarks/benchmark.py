@@ -3,8 +3,13 @@
 Measures, on real utterances from the shared transcripts (PriMock57, ACI-Bench, MTS-Dialog,
 QMSum), on this machine's CPU with a fixed number of torch threads:
 
-- classifier throughput (utterances/s) for float32 and dynamic-int8 weights, and whether the
-  int8 model gives the same labels;
+- classifier throughput (utterances/s) for float32, bfloat16 and dynamic-int8 weights and for
+  ONNX Runtime int8 (with its float32 recheck; when ``compassion-nlp[onnx]`` is installed), and
+  whether each gives float32's labels;
+- the same utterances without the previous turn (the model reads each utterance with its role
+  and up to 300 characters of the previous turn): torch float32 and ONNX int8 throughput and the
+  mean tokens per input with and without it, so that speeds measured on short sentences alone
+  can be compared with this model's inputs;
 - end-to-end scoring throughput (read → segment → roles → classify → link → score) on a
   folder of transcripts;
 - peak resident memory of the process.
@@ -18,6 +23,8 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib.util
 import json
 import os
 import platform
@@ -45,6 +52,24 @@ def _utterances(shared: Path, n: int, seed: int) -> list:
     return rng.sample(items, min(n, len(items)))
 
 
+def _has_onnx() -> bool:
+    return all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime"))
+
+
+def _mean_tokens(clf, items: list) -> float:
+    return sum(len(ids) for ids in clf._tokenise(items)["input_ids"]) / len(items)
+
+
+def _timed(clf, items: list, batch_size: int) -> tuple:
+    """``clf``'s labels of ``items`` and its throughput (after a warm-up batch)."""
+    clf.predict_proba(items[:64])
+    start = time.perf_counter()
+    probs = clf.predict_proba(items, batch_size=batch_size)
+    seconds = time.perf_counter() - start
+    return clf.decide(probs), {"seconds": round(seconds, 2),
+                               "utterances_per_second": round(len(items) / seconds, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
@@ -65,32 +90,38 @@ def main() -> None:
 
     logging.disable(logging.WARNING)
     torch.set_num_threads(args.threads)
+    from scale import cpu
+
+    from compassion_nlp.backends import load_classifier
     from compassion_nlp.classifier import UtteranceClassifier
     from compassion_nlp.scoring import Scorer
 
     items = _utterances(args.shared, args.n, args.seed)
     results: dict[str, object] = {
         "machine": {"cpus": os.cpu_count(), "torch_threads": args.threads,
-                    "processor": platform.processor() or platform.machine(),
+                    "processor": platform.processor() or platform.machine(), "cpu": cpu(),
                     "python": platform.python_version(), "torch": torch.__version__},
         "utterances": len(items),
         "mean_words": round(float(np.mean([len(i.text.split()) for i in items])), 1),
     }
+    bare = [dataclasses.replace(i, previous="", previous_role="") for i in items]
+    names = ("float32", "bfloat16", "int8") + (("onnx_int8",) if _has_onnx() else ())
+    without: dict[str, object] = {"mean_tokens_per_input": None}
     decided = {}
-    for name in ("float32", "bfloat16", "int8"):
-        clf = UtteranceClassifier.from_pretrained(args.model, precision=name)
-        clf.predict_proba(items[:64])  # warm-up
-        start = time.perf_counter()
-        probs = clf.predict_proba(items, batch_size=args.batch_size)
-        seconds = time.perf_counter() - start
-        decided[name] = clf.decide(probs)
-        results[f"classifier_{name}"] = {
-            "seconds": round(seconds, 2), "utterances_per_second": round(len(items) / seconds, 1),
-        }
-    for name in ("bfloat16", "int8"):
-        results[f"{name}_label_agreement"] = round(
-            float((decided["float32"] == decided[name]).all(axis=1).mean()), 4
-        )
+    for name in names:
+        clf = (load_classifier(args.model, backend="onnx", precision="int8", threads=args.threads)
+               if name == "onnx_int8"
+               else UtteranceClassifier.from_pretrained(args.model, precision=name))
+        decided[name], results[f"classifier_{name}"] = _timed(clf, items, args.batch_size)
+        if name != "float32":
+            results[f"{name}_label_agreement"] = round(
+                float((decided["float32"] == decided[name]).all(axis=1).mean()), 4)
+        if name in ("float32", "onnx_int8"):
+            without[name] = _timed(clf, bare, args.batch_size)[1]
+        if name == "float32":
+            without["mean_tokens_per_input"] = round(_mean_tokens(clf, items), 1)
+            without["mean_tokens_per_input_without"] = round(_mean_tokens(clf, bare), 1)
+    results["without_previous_turn"] = without
 
     folder = args.shared / "transcripts" / "primock57" / "textgrid"
     scorer = Scorer(UtteranceClassifier.from_pretrained(args.model, precision=args.precision))
