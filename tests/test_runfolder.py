@@ -207,9 +207,9 @@ def test_rows_of_another_model_or_other_settings_are_not_mixed_into_a_folder(
         score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
 
 
-def test_an_interrupted_run_is_not_resumed_with_another_model(
-    tiny_model_dir: Path, tmp_path: Path, ctrl_c_after, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _interrupted(tiny_model_dir: Path, tmp_path: Path, ctrl_c_after,  # type: ignore[no-untyped-def]
+                 monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A folder of 4 transcripts and the output of a run stopped (Ctrl-C) after 2 of them."""
     import compassion_nlp.scoring as scoring
 
     source = _folder(tmp_path, 4)
@@ -218,6 +218,13 @@ def test_an_interrupted_run_is_not_resumed_with_another_model(
     with pytest.raises(RunInterrupted):
         score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
     monkeypatch.setattr(scoring.Scorer, "pipe_groups", real)
+    return source, out
+
+
+def test_an_interrupted_run_is_not_resumed_with_another_model(
+    tiny_model_dir: Path, tmp_path: Path, ctrl_c_after, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, out = _interrupted(tiny_model_dir, tmp_path, ctrl_c_after, monkeypatch)
     with pytest.raises(CompassionError) as info:
         score_to_folder(load(_other_model(tiny_model_dir, tmp_path)), [source], out, ext=".csv")
     assert "an interrupted run with another model" in str(info.value)
@@ -274,14 +281,7 @@ def test_an_edited_transcript_is_scored_again_and_its_rows_replaced(
 def test_an_encounter_edited_after_an_interrupted_run_is_not_kept_twice(
     tiny_model_dir: Path, tmp_path: Path, ctrl_c_after, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import compassion_nlp.scoring as scoring
-
-    source = _folder(tmp_path, 4)
-    out = tmp_path / "out"
-    real = ctrl_c_after(2)
-    with pytest.raises(RunInterrupted):
-        score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
-    monkeypatch.setattr(scoring.Scorer, "pipe_groups", real)
+    source, out = _interrupted(tiny_model_dir, tmp_path, ctrl_c_after, monkeypatch)
     _edit(source, "c000.txt")  # saved in the checkpoint, then edited
     resumed = score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
     assert (resumed.encounters, resumed.skipped, resumed.changed) == (3, 1, 1)
