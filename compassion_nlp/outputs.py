@@ -57,6 +57,7 @@ from .tables import (
     check_writable_folder,
     empty_table,
     read_table,
+    without_encounters,
     write_table,
     write_text,
 )
@@ -325,14 +326,14 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
         new["encounters"].append(pd.DataFrame(encounter_rows))
     if changed:  # an interrupted run's rows of an encounter scored again since
         for name, frames in new.items():
-            new[name] = [_without(f, changed) for f in frames[:saved_frames[name]]] + frames[
-                saved_frames[name]:]
+            saved = saved_frames[name]
+            new[name] = [without_encounters(f, changed) for f in frames[:saved]] + frames[saved:]
     # the encounters table goes last: a run killed while writing leaves those encounters
     # unscored, and the next run scores them again and replaces their rows in the other tables
     for name in ("utterances", "speakers", "cues", "highlights", "encounters"):
         frames = [f for f in new[name] if len(f)]
         if name in previous and not force:
-            frames = [_without(previous[name], {str(i) for f in frames
+            frames = [without_encounters(previous[name], {str(i) for f in frames
                                                 for i in f["encounter_id"]})] + frames
         if frames:
             table = pd.concat(frames, ignore_index=True)
@@ -365,11 +366,6 @@ def _fingerprints(frames: Iterable[pd.DataFrame]) -> dict[str, str]:
                   else [""] * len(frame))
         done.update(zip(frame["encounter_id"].astype(str), prints, strict=True))
     return done
-
-
-def _without(frame: pd.DataFrame, ids: set[str]) -> pd.DataFrame:
-    """``frame`` less the rows of the encounters ``ids``."""
-    return frame[~frame["encounter_id"].astype(str).isin(ids)]
 
 
 def _write_shard(out: Path, scorer: Scorer, summary: RunSummary, shards: tuple[int, int],

@@ -26,7 +26,7 @@ from typing import IO
 import pandas as pd
 
 from .errors import CompassionError, Errors
-from .tables import write_text
+from .tables import without_encounters, write_text
 
 LOCK_NAME = ".compassion-nlp.lock"
 CHECKPOINT_NAME = ".checkpoint"
@@ -130,7 +130,7 @@ class Checkpoint:
             frames = {name: pd.read_parquet(shard / f"{name}.parquet")
                       for name in self.tables if (shard / f"{name}.parquet").exists()}
             for name, frame in frames.items():
-                saved[name].insert(0, frame[~frame["encounter_id"].astype(str).isin(later)])
+                saved[name].insert(0, without_encounters(frame, later))
             if "encounters" in frames:
                 later |= set(frames["encounters"]["encounter_id"].astype(str))
         return saved

@@ -285,6 +285,11 @@ def _duration(encounter: Encounter) -> float:
     return round(max(ends) - min(starts), 3)
 
 
+def without_encounters(frame: pd.DataFrame, ids: set[str]) -> pd.DataFrame:
+    """``frame`` less the rows of the encounters ``ids``."""
+    return frame[~frame["encounter_id"].astype(str).isin(ids)]
+
+
 def empty_table(name: str) -> pd.DataFrame:
     """A table with no rows and the columns :data:`EMPTY_COLUMNS` gives it."""
     return pd.DataFrame(columns=list(EMPTY_COLUMNS[name]))

@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+#: the classifier runs of ``benchmarks/benchmark.py`` (``classifier_<run>`` in its results)
+CLASSIFIER_RUNS = ("float32", "bfloat16", "int8", "onnx_int8")
 REPO = HERE.parent
 sys.path.insert(0, str(HERE / "classifier"))
 
@@ -115,7 +117,7 @@ def _targets(results: dict, bench: dict, config: dict, model_dir: Path) -> str:
     rows.append(f"| a training run of the shipped model ≤ 60 min on 2 CPU cores | "
                 f"{minutes:.0f} min | {'yes' if minutes <= 60 else 'no'} |")
     speeds = {p.replace("_", " "): bench.get(f"classifier_{p}", {}).get("utterances_per_second")
-              for p in ("float32", "bfloat16", "int8", "onnx_int8")}
+              for p in CLASSIFIER_RUNS}
     if speeds["float32"]:
         shown = ", ".join(f"{v:.0f}/s {p}" for p, v in speeds.items() if v)
         met = [p for p, v in speeds.items() if v and v >= 200]
@@ -160,7 +162,7 @@ def evaluation_readme(results: dict, bench: dict, framings: dict, config: dict) 
             + "".join(
                 f"| classifier, {p.replace('_', ' ')} | {bench[f'classifier_{p}']['seconds']} | "
                 f"{bench[f'classifier_{p}']['utterances_per_second']} |\n"
-                for p in ("float32", "bfloat16", "int8", "onnx_int8")
+                for p in CLASSIFIER_RUNS
                 if f"classifier_{p}" in bench
             )
             + "".join(
@@ -300,6 +302,12 @@ def _measured_with(data: dict, config: dict) -> str:
         return f" Model: the shipped one (`{model['path']}`, id {model['id']}{when})."
     return (f" Model: `{model['path']}` id {model['id']}{when}, **not the shipped model** (id "
             f"{shipped}){': ' + model['note'] if model.get('note') else ''}.")
+
+
+def _native_bfloat16(machine: dict) -> bool:
+    """Whether the benchmark's processor has native bfloat16 (AVX-512 BF16 or AMX)."""
+    extensions = machine.get("cpu", {}).get("extensions", [])
+    return "avx512_bf16" in extensions or "amx_bf16" in extensions
 
 
 def _without_turn(without: dict | None) -> str:
@@ -568,14 +576,12 @@ def model_card(results: dict, bench: dict, framings: dict, config: dict) -> str:
     speed = ", ".join(
         f"{bench[f'classifier_{p}']['utterances_per_second']:.0f} utterances/s in "
         + p.replace("_", " ")
-        for p in ("float32", "bfloat16", "int8", "onnx_int8") if f"classifier_{p}" in bench
+        for p in CLASSIFIER_RUNS if f"classifier_{p}" in bench
     ) or "not measured"
     if bench:
+        native = "cpu" not in bench["machine"] or _native_bfloat16(bench["machine"])
         speed += f" ({_processor(bench['machine'])}" + (
-            "; without native bfloat16, which `auto` then does not use)"
-            if "avx512_bf16" not in bench["machine"].get("cpu", {}).get("extensions", ["?"])
-            and "amx_bf16" not in bench["machine"].get("cpu", {}).get("extensions", ["?"])
-            else ")")
+            ")" if native else "; without native bfloat16, which `auto` then does not use)")
     behind = ", ".join(
         x for x in LABELS
         if results["tfidf_baseline"]["labels"][x]["f1"] > results["transformer"]["labels"][x]["f1"]
