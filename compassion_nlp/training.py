@@ -90,6 +90,9 @@ class TrainingConfig:
             model trained with other labels is for experiments (e.g. the EPITOME
             reproduction in ``evaluation/validity/epitome.py``): ``UtteranceClassifier
             .from_pretrained`` refuses it (E019).
+        layers: keep this many of the base encoder's transformer layers, evenly spaced from
+            the first (6 → 3 keeps layers 0, 2, 4): a smaller, faster student; ``None``
+            (default): all of them.
         checkpoint_minutes: write ``output_dir/checkpoint.pt`` (weights, optimiser, schedule,
             random states, the epoch's batch order and position) every this many minutes and
             at each epoch's end, so that a stopped run started again with the same settings
@@ -120,6 +123,7 @@ class TrainingConfig:
     soft_labelled: Path | None = None
     soft_per_epoch: int | None = None
     labels: tuple[str, ...] | None = None
+    layers: int | None = None
     checkpoint_minutes: float | None = None
 
     def __post_init__(self) -> None:
@@ -160,6 +164,10 @@ class TrainingConfig:
             problems.append("pos_weight_cap must be at least 1")
         if self.limit is not None and self.limit < 1:
             problems.append("limit must be positive")
+        if self.layers is not None and (
+            isinstance(self.layers, bool) or not isinstance(self.layers, int) or self.layers < 1
+        ):
+            problems.append(f"layers must be a positive integer or None, not {self.layers!r}")
         if self.checkpoint_minutes is not None and (
             isinstance(self.checkpoint_minutes, bool)
             or not isinstance(self.checkpoint_minutes, (int, float))
@@ -496,6 +504,8 @@ def _build(args: TrainingConfig, model: Any, tokenizer: Any) -> _Run:
     precision = resolve_precision(args.precision)
     if model is None or tokenizer is None:
         model, tokenizer = _base_model(args.base_model, labels)
+    if args.layers is not None:
+        keep_layers(model, args.layers)
     outputs = getattr(getattr(model, "config", None), "num_labels", len(labels))
     if outputs != len(labels):
         raise CompassionError(
@@ -559,6 +569,22 @@ def _base_model(name: str, labels: tuple[str, ...] = LABELS) -> tuple[Any, Any]:
         label2id={label: i for i, label in enumerate(labels)},
     )
     return model, tokenizer
+
+
+def keep_layers(model: Any, layers: int) -> list[int]:
+    """Cut a BERT-style encoder to ``layers`` of its transformer layers, evenly spaced from the
+    first; returns the indices kept. Raises E030 when the model has fewer layers."""
+    import torch
+
+    stack = model.base_model.encoder.layer
+    if layers > len(stack):
+        raise CompassionError(
+            Errors.E030, detail=f"layers is {layers}, but the base model has {len(stack)}"
+        )
+    keep = [i * len(stack) // layers for i in range(layers)]
+    model.base_model.encoder.layer = torch.nn.ModuleList(stack[i] for i in keep)
+    model.config.num_hidden_layers = layers
+    return keep
 
 
 def _epoch(

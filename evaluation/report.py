@@ -23,6 +23,8 @@ HERE = Path(__file__).resolve().parent
 #: the classifier runs of ``benchmarks/benchmark.py`` (``classifier_<run>`` in its results)
 CLASSIFIER_RUNS = ("float32", "bfloat16", "int8", "onnx_int8")
 REPO = HERE.parent
+#: the optional 3-layer model (``load("fast")``), trained by generalisation.py's ``fast`` arm
+FAST = REPO / "models" / "compassion-minilm-fast"
 sys.path.insert(0, str(HERE / "classifier"))
 
 
@@ -252,6 +254,8 @@ Encoders and input framings on the earlier dev split (`python training/compare.p
 {_scale("scale-consultations.json", config)}
 
 {_backends()}
+
+{_fast_model(results)}
 """
 
 
@@ -330,7 +334,12 @@ def _processor(machine: dict) -> str:
         " ".join(cpu["extensions"]) or "no AVX2 or AVX-512")
 
 
-def _scale(name: str, config: dict) -> str:
+#: why the default model misses 350 utterances/s end to end
+LONG_INPUTS = ("each input is the utterance with its role and up to 300 characters of the "
+               "previous turn, far longer than a single short sentence")
+
+
+def _scale(name: str, config: dict, title: str = "", slower: str = LONG_INPUTS) -> str:
     """Batch scoring at 1×, 4×, 16×: the raw forward pass, end to end, and peak memory."""
     path = HERE / "benchmarks" / name
     if not path.exists():
@@ -340,7 +349,8 @@ def _scale(name: str, config: dict) -> str:
     sizes = data["workloads"]
     consultations = data.get("workload") == "consultations"
     lines = [
-        "### Batch scoring at scale" + (", consultations only" if consultations else ""), "",
+        "### Batch scoring at scale" + (", consultations only" if consultations else "")
+        + title, "",
         "Workloads resampled from the shared transcripts ("
         + ("PriMock57, MTS-Dialog, ACI-Bench" if consultations
            else "PriMock57, MTS-Dialog, ACI-Bench, QMSum")
@@ -395,22 +405,149 @@ def _scale(name: str, config: dict) -> str:
               f"{ratio:.3f} ({'met' if ratio >= 0.9 else 'not met'}); ≥ 350 utterances/s end "
               f"to end with the fast backend — {fastest.replace(':', ' ')} {speed:,.0f}/s at "
               f"its slowest size ({'met' if speed >= 350 else 'not met'}"
-              + ("" if speed >= 350 else ": each input is the utterance with its role and up "
-                 "to 300 characters of the previous turn, far longer than a single short "
-                 "sentence") + "); peak memory ≤ 1.5 GB — highest "
+              + ("" if speed >= 350 else f": {slower}") + "); peak memory ≤ 1.5 GB — highest "
               f"{peak:,.0f} MB ({'met' if peak <= 1536 else 'not met'}).", "",
               f"Command: `{data['command']}`." + (f" {data['note']}" if data.get("note") else "")]
     return "\n".join(lines)
 
 
-def _backends() -> str:
+def _onnx_end_to_end(name: str) -> str:
+    """End-to-end ONNX int8 utterances/s at each size of a stored scale benchmark."""
+    data = _load(HERE / "benchmarks" / name)
+    runs = sorted((r for r in (data or {}).get("runs", []) if r["config"] == "onnx:int8"),
+                  key=lambda r: r["scale"])
+    return " / ".join(f"{r['end_to_end']['utterances_per_second']:,.0f}" for r in runs) or "–"
+
+
+def _fast_rows(results: dict, run: dict) -> list[str]:
+    """The shipped and the fast model side by side on the real test split and the suite."""
+    rows = ["| model | layers | test macro-F1 | " + " | ".join(f"{x} F1" for x in LABELS)
+            + " | behavioural suite |", "|---|---|---|" + "---|" * len(LABELS) + "---|"]
+    shipped_suite = results.get("generalisation", {}).get("behaviour") or {}
+    for name, layers, m, suite in (
+        ("default (`compassion-minilm`)", 6, results["transformer"],
+         shipped_suite.get("exact_match")),
+        ("fast (`compassion-minilm-fast`)", run["settings"]["layers"], run["test"]["pooled"],
+         (run.get("behaviour") or {}).get("exact_match")),
+    ):
+        rows.append(f"| {name} | {layers} | {m['macro_f1']:.3f} | "
+                    + " | ".join(f"{m['labels'][x]['f1']:.2f}" for x in LABELS)
+                    + f" | {'–' if suite is None else f'{suite:.3f}'} |")
+    return rows
+
+
+#: why the fast model misses 350 utterances/s end to end at the smaller sizes
+FAST_SHARE = ("reading, segmenting, linking and writing share the two cores with the model, "
+              "and beside a model twice as fast they take twice the share")
+
+
+def _fast_model(results: dict) -> str:
+    """The optional 3-layer model: its test figures beside the default's, its speed at scale."""
+    run = _load(HERE / "classifier" / "runs" / "fast.json")
+    fast = _load(FAST / "compassion.json")
+    if not run or not fast:
+        return ("_(the fast model: not built; `python evaluation/classifier/generalisation.py "
+                "train fast`, see training/README.md)_")
+    training = fast["training"]
+    size = sum(f.stat().st_size for f in FAST.iterdir() if f.is_file()) / 1e6
+    return "\n".join([
+        "## The fast model", "",
+        "`load(\"fast\")`, `compassion-nlp score … --model fast`: for archives too large for "
+        f"the default model's speed. The shipped model cut to {training['layers']} of its 6 "
+        "transformer layers (the first of every two) and trained again on the gold rows plus "
+        "the shipped model's own probabilities on the unlabelled pool "
+        f"({training['soft_rows_per_epoch']:,} of {training['soft_labelled_rows']:,} rows drawn "
+        f"per epoch; {training['epochs']} epochs, best {training['best_epoch']}, "
+        f"{training['seconds'] / 60:.0f} min on 2 CPU cores; commands in `training/README.md`). "
+        f"Same tokenizer and inputs; {size:.0f} MB. Real test split and behavioural suite "
+        "(`python evaluation/classifier/generalisation.py train fast …`, "
+        "`classifier/runs/fast.json`):", "",
+        *_fast_rows(results, run), "",
+        "End to end with ONNX Runtime int8 at 1× / 4× / 16× (the scale tables, the same "
+        f"workloads and processor): default {_onnx_end_to_end('scale.json')} utterances/s, "
+        f"fast {_onnx_end_to_end('scale-fast.json')}.", "",
+        _scale("scale-fast.json", fast, ": the fast model", FAST_SHARE), "",
+        _backends("backends-fast.json", ": the fast model"),
+    ])
+
+
+def fast_card(results: dict, run: dict, fast: dict) -> str:
+    """The fast model's card (its folder's README.md)."""
+    test, training = run["test"]["pooled"], fast["training"]
+    k = training["layers"]
+    rows = ["| label | test positives | precision | recall | F1 (95 % CI) | κ | threshold |",
+            "|---|---|---|---|---|---|---|"]
+    for label in LABELS:
+        m = test["labels"][label]
+        lo, hi = m["f1_ci95"]
+        rows.append(f"| {label} | {m['support']} | {m['precision']:.2f} | {m['recall']:.2f} | "
+                    f"{m['f1']:.2f} ({lo:.2f}–{hi:.2f}) | {m['kappa']:.2f} | "
+                    f"{fast['thresholds'][label]:.2f} |")
+    return f"""---
+language: en
+license: apache-2.0
+base_model: sentence-transformers/all-MiniLM-L6-v2
+library_name: transformers
+pipeline_tag: text-classification
+tags: [healthcare, communication, empathy, compassion, multi-label]
+---
+
+# compassion-minilm-fast
+
+The faster, less accurate sibling of `compassion-minilm` (read its card first: the labels,
+inputs, data, intended use and limits are the same). Use it when an archive is too large for
+the default model's speed; otherwise use the default.
+
+Generated by `python evaluation/report.py`; numbers from
+`evaluation/classifier/runs/fast.json` and `evaluation/benchmarks/scale-fast.json`.
+
+```python
+from compassion_nlp import load
+scorer = load("fast")                  # or: compassion-nlp score FOLDER --out OUT --model fast
+```
+
+## How it was made
+
+`compassion-minilm` cut to {k} of its 6 transformer layers (layers
+{", ".join(str(i * 6 // k) for i in range(k))}; embeddings, tokenizer and head kept), then
+trained again ({training['epochs']} epochs, best {training['best_epoch']}, learning rate
+{training['learning_rate']}, batch {training['batch_size']};
+{training['seconds'] / 60:.0f} minutes on 2 CPU cores) on the corpus's
+{training['train_rows']:,} gold training rows plus, each epoch,
+{training['soft_rows_per_epoch']:,} of {training['soft_labelled_rows']:,} unlabelled real
+utterances (no dev or test encounter) with `compassion-minilm`'s probabilities as soft targets.
+Calibration and thresholds tuned on dev, as for the default. Commands: `training/README.md`.
+
+## Evaluation
+
+Real test split ({results['corpus']['test']['rows']:,} utterances, the default model's split):
+
+{chr(10).join(rows)}
+
+Beside the default model:
+
+{chr(10).join(_fast_rows(results, run))}
+
+Speed (ONNX Runtime int8, end to end, 1× / 4× / 16× workloads of
+`evaluation/benchmarks/scale.py`): {_onnx_end_to_end('scale-fast.json')} utterances/s, against
+{_onnx_end_to_end('scale.json')} for the default model.
+
+## Limits
+
+Everything in `compassion-minilm`'s card, and: it learned from the default model's
+probabilities, so it inherits that model's errors and adds its own; the feedback reports and
+scores built on its labels are less certain than the default's by the differences above.
+"""
+
+
+def _backends(stored: str = "backends.json", title: str = "") -> str:
     """Labels of the faster backends against torch float32 on the test split."""
-    path = HERE / "classifier" / "backends.json"
+    path = HERE / "classifier" / stored
     if not path.exists():
         return "_(backend agreement: not run, `python evaluation/classifier/backends.py`)_"
     data = json.loads(path.read_text())
     lines = [
-        "### Do the faster backends keep the labels?", "",
+        "### Do the faster backends keep the labels?" + title, "",
         f"Against torch float32 on the {data['utterances']:,} utterances of the test split "
         f"(target: the same five labels on ≥ {data['target_label_agreement'] * 100:.1f} % of "
         f"utterances; torch float32 macro-F1 {data['torch_float32_macro_f1']:.3f}):", "",
@@ -443,7 +580,9 @@ def _backends() -> str:
                   + ", ".join(f"{r['margin']} → {r['rechecked'] * 100:.1f} % rechecked, "
                               f"{r['label_agreement'] * 100:.2f} %" for r in sweep["margins"])
                   + "."]
-    lines += ["", "Command: `python evaluation/classifier/backends.py`."]
+    extra = ("" if stored == "backends.json"
+             else f" --model {data['model']} --results evaluation/classifier/{stored}")
+    lines += ["", f"Command: `python evaluation/classifier/backends.py{extra}`."]
     return "\n".join(lines)
 
 
@@ -704,6 +843,16 @@ def main() -> None:
     (HERE / "README.md").write_text(evaluation_readme(results, bench, framings, config))
     (model_dir / "README.md").write_text(model_card(results, bench, framings, config))
     print(f"wrote {HERE / 'README.md'} and {model_dir / 'README.md'}")
+    run, fast = _load(HERE / "classifier" / "runs" / "fast.json"), _load(FAST / "compassion.json")
+    if run and fast:
+        from compassion_nlp.finetune import card_from_metrics
+
+        corpus = results["corpus"]["test"]
+        fast["card"] = card_from_metrics(run["test"]["pooled"], f"{corpus['rows']:,} real "
+                                         f"utterances from {corpus['encounters']} encounters")
+        (FAST / "compassion.json").write_text(json.dumps(fast, indent=2) + "\n")
+        (FAST / "README.md").write_text(fast_card(results, run, fast))
+        print(f"wrote {FAST / 'README.md'}")
 
 
 if __name__ == "__main__":

@@ -143,3 +143,48 @@ def test_bfloat16_training_and_left_out_sources(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="no rows of source"):
         train(TrainingConfig(corpus=corpus, output_dir=tmp_path / "n", exclude_sources=("z",)),
               model=model, tokenizer=tokenizer)
+
+
+def test_a_student_cut_to_fewer_layers_is_saved_and_loads_as_such(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """``layers`` keeps the first of every k layers of the starting model; the saved folder
+    loads with that many layers and classifies."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir,
+                                                               dtype=torch.float32)
+    first = model.bert.encoder.layer[0].attention.self.query.weight.detach().clone()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    soft = tmp_path / "soft.jsonl"
+    soft_label_file(tiny_model_dir, write_pool(tmp_path / "pool.jsonl", n=40), soft)
+    args = TrainingConfig(
+        corpus=tiny_corpus(tmp_path / "c.jsonl", rows=120), output_dir=tmp_path / "student",
+        epochs=1, learning_rate=1e-9, batch_size=16, max_length=32, layers=1,
+        soft_labelled=soft,
+    )
+    train(args, model=model, tokenizer=tokenizer)
+    student = UtteranceClassifier.from_pretrained(tmp_path / "student", precision="float32")
+    assert student.model.config.num_hidden_layers == 1
+    assert len(student.model.bert.encoder.layer) == 1
+    kept = student.model.bert.encoder.layer[0].attention.self.query.weight
+    np.testing.assert_allclose(kept.detach().numpy(), first.numpy(), atol=1e-4)
+    saved = json.loads((tmp_path / "student" / "compassion.json").read_text())["training"]
+    assert saved["layers"] == 1
+    assert student.predict_proba([ClassifierInput("I can see this worries you.", "clinician")]
+                                 ).shape == (1, len(LABELS))
+
+
+@pytest.mark.parametrize("layers", [0, 2.5, True])
+def test_a_bad_layer_count_is_refused(tmp_path: Path, layers: object) -> None:
+    with pytest.raises(CompassionError, match="layers must be a positive integer"):
+        TrainingConfig(corpus=tmp_path / "c.jsonl", layers=layers)
+
+
+def test_more_layers_than_the_model_has_are_refused(tmp_path: Path) -> None:
+    model, tokenizer = tiny_model_and_tokenizer(tmp_path / "v")
+    args = TrainingConfig(corpus=tiny_corpus(tmp_path / "c.jsonl", rows=80),
+                          output_dir=tmp_path / "m", layers=3)
+    with pytest.raises(CompassionError, match="layers is 3, but the base model has 2"):
+        train(args, model=model, tokenizer=tokenizer)

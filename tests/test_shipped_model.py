@@ -158,3 +158,27 @@ def test_the_cli_takes_a_model_name(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                                       str(tmp_path / "out"), "--model", "accurate"])
     assert result.exit_code != 0
     assert "E021" in result.output and "accurate" in result.output
+
+
+def test_the_fast_model_is_a_smaller_sibling_that_scores_real_consultations(
+    shipped_model: Path, shared_data: Path, no_network: None
+) -> None:
+    """``load("fast")`` is installed: 3 layers, the default's labels and inputs, and on a real
+    PriMock57 consultation mostly the default model's labels."""
+    from compassion_nlp import scoring
+
+    fast_dir = scoring.model_path("fast")
+    assert fast_dir.resolve() == shipped_model.parent / "compassion-minilm-fast"
+    fast, default = load("fast", precision="float32"), load(precision="float32")
+    assert fast.classifier.model.config.num_hidden_layers == 3
+    assert default.classifier.model.config.num_hidden_layers == 6
+    for key in ("labels", "framing", "max_length", "context_chars"):
+        assert getattr(fast.classifier.config, key) == getattr(default.classifier.config, key)
+    pair = sorted((shared_data / "transcripts" / "primock57" / "textgrid").glob(
+        "day1_consultation03_*.TextGrid"))
+    quick, full = fast(pair[0]), default(pair[0])
+    assert len(quick.decided) == len(full.decided) > 50
+    same = (quick.decided == full.decided).all(axis=1).mean()
+    assert same >= 0.9, same  # 0.96 measured (220 of 229 utterances)
+    assert len(quick.cues) >= 2
+    assert abs(quick.compassion.value - full.compassion.value) < 10  # 53.2 against 54.2

@@ -56,6 +56,7 @@ def _roots(shared: Path, workload: str = "mixed") -> list[Path]:
     return roots + [t / "qmsum" / "val"] if workload == "mixed" else roots
 
 
+DEFAULT_MODEL = REPO / "models" / "compassion-minilm"
 #: where each workload's results go
 RESULTS = {"mixed": HERE / "scale.json", "consultations": HERE / "scale-consultations.json"}
 
@@ -221,13 +222,17 @@ def cpu() -> dict:
     return {"name": name, "extensions": [f for f in wanted if f in flags]}
 
 
+def _shown(path: Path) -> str:
+    """A path as the commands and tables show it: relative to the repository when inside it."""
+    path = path.resolve()
+    return path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else str(path)
+
+
 def model_stamp(model: Path) -> dict:
     """Which model a measurement used: its folder and id (``ClassifierConfig.fingerprint``)."""
     from compassion_nlp.classifier import ClassifierConfig
 
-    path = model.resolve()
-    shown = path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else str(model)
-    return {"path": shown, "id": ClassifierConfig.load(path).fingerprint()}
+    return {"path": _shown(model), "id": ClassifierConfig.load(model.resolve()).fingerprint()}
 
 
 def _run_child(mode: str, folder: Path, config: str, args: argparse.Namespace,
@@ -253,7 +258,7 @@ def _median(runs: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--model", type=Path, default=REPO / "models" / "compassion-minilm")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--base", type=int, default=2000, help="utterances at 1x")
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--configs", nargs="+",
@@ -267,6 +272,9 @@ def main() -> None:
     parser.add_argument("--workload", choices=tuple(RESULTS), default="mixed",
                         help="mixed (consultations and meetings; scale.json) or consultations "
                         "(scale-consultations.json)")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="the JSON file written (default: scale.json, or "
+                        "scale-consultations.json for --workload consultations)")
     parser.add_argument("--update", action="store_true",
                         help="keep the runs of other configurations in scale.json (the same "
                         "workloads) and replace those of --configs")
@@ -284,10 +292,13 @@ def main() -> None:
     import torch
 
     logging.disable(logging.WARNING)  # the readers' warnings about the shared transcripts
+    results = args.results or RESULTS[args.workload]
     command = " ".join(["python", "evaluation/benchmarks/scale.py", "--base", str(args.base),
                         "--scales", *map(str, args.scales), "--configs", *args.configs,
                         "--threads", str(args.threads), "--repeats", str(args.repeats)]
-                       + (["--workload", args.workload] if args.workload != "mixed" else []))
+                       + (["--workload", args.workload] if args.workload != "mixed" else [])
+                       + (["--model", _shown(args.model)] if args.model != DEFAULT_MODEL else [])
+                       + (["--results", _shown(args.results)] if args.results else []))
     result: dict = {
         "command": command, "workload": args.workload,
         "machine": {"cpus": os.cpu_count(), "threads": args.threads,
@@ -303,16 +314,16 @@ def main() -> None:
                                build(args.shared, args.base, args.scales, root / "in",
                                      args.seed, args.workload).items()}
         print(json.dumps(result["workloads"]), flush=True)
-        if args.update and RESULTS[args.workload].exists():
-            kept = json.loads(RESULTS[args.workload].read_text())
+        if args.update and results.exists():
+            kept = json.loads(results.read_text())
             if kept["workloads"] != result["workloads"]:
-                raise SystemExit(f"--update: {RESULTS[args.workload].name} was measured on "
+                raise SystemExit(f"--update: {results.name} was measured on "
                                  "other workloads")
             if kept["machine"].get("cpu") != result["machine"]["cpu"]:
-                raise SystemExit(f"--update: {RESULTS[args.workload].name} was measured on "
+                raise SystemExit(f"--update: {results.name} was measured on "
                                  "another processor")
             if kept.get("model", {}).get("id") != result["model"]["id"]:
-                raise SystemExit(f"--update: {RESULTS[args.workload].name} was measured with "
+                raise SystemExit(f"--update: {results.name} was measured with "
                                  "another model")
             result["runs"] = [r for r in kept["runs"] if r["config"] not in args.configs]
             if {r["config"] for r in kept["runs"]} - set(args.configs):
@@ -339,7 +350,7 @@ def main() -> None:
                                                   / raw["utterances_per_second"], 3)}
                 result["runs"].append(run)
                 print(json.dumps(run), flush=True)
-                RESULTS[args.workload].write_text(json.dumps(result, indent=2) + "\n")
+                results.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,11 @@ torch float32 on every utterance of the test split (``data/corpus.jsonl``, split
 calibrated probability, and macro-F1 against the gold labels. Not a timing: speed is in
 ``evaluation/benchmarks/scale.py``.
 
-Writes ``evaluation/classifier/backends.json``.
+Writes ``evaluation/classifier/backends.json`` (``--results``: another file, e.g.
+``backends-fast.json`` for ``--model models/compassion-minilm-fast``).
 
 Usage:
-    python evaluation/classifier/backends.py [--model models/compassion-minilm]
+    python evaluation/classifier/backends.py [--model models/compassion-minilm] [--results F]
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=REPO / "models" / "compassion-minilm")
     parser.add_argument("--corpus", type=Path, default=REPO / "data" / "corpus.jsonl")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--results", type=Path, default=HERE / "backends.json")
     args = parser.parse_args()
     import torch
 
@@ -118,7 +120,7 @@ def main() -> None:
     logging.disable(logging.WARNING)
     torch.set_num_threads(args.threads)
     results = compare(args.model.resolve(), args.corpus)
-    (HERE / "backends.json").write_text(json.dumps(results, indent=2) + "\n")
+    args.results.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

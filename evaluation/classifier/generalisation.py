@@ -13,7 +13,11 @@ Arms (the shipped configuration, ``training/config.json``, with these changes):
 - ``mpnet``: all-mpnet-base-v2 fine-tuned the same way (the teacher; ``--mpnet`` gives its
   folder, see training/README.md);
 - ``distilled``: MiniLM-L6 trained on the gold rows plus the teacher's soft labels on the
-  unlabelled pool (``--soft``; see compassion_nlp/distill.py).
+  unlabelled pool (``--soft``; see compassion_nlp/distill.py);
+- ``fast``: the shipped model cut to 3 of its 6 layers (``layers``) and trained again on the
+  gold rows plus the shipped model's own probabilities on the pool (``--soft``): an optional
+  model for archives too large for the default's speed (``load("fast")``), not a candidate
+  for the default.
 
 The selection rule, fixed before any of these ran: the arm with the best dev macro-F1 among
 those whose inference speed is at least 200 utterances/s on 2 cores is shipped; the test split
@@ -191,9 +195,17 @@ def arm_settings(name: str, args: argparse.Namespace) -> dict:
         settings["soft_labelled"] = str(args.soft)
         settings["soft_per_epoch"] = args.soft_per_epoch
         settings.update(json.loads(args.student_overrides))
+    elif name == "fast":
+        if not args.soft:
+            raise SystemExit("the fast arm needs --soft (the pool labelled by the shipped model)")
+        settings["base_model"] = str(REPO / "models" / "compassion-minilm")
+        settings["layers"] = 3
+        settings["soft_labelled"] = str(args.soft)
+        settings["soft_per_epoch"] = args.soft_per_epoch
+        settings.update(json.loads(args.student_overrides))
     elif name != "minilm":
         raise SystemExit(f"unknown arm {name!r}")
-    settings.pop("soft_labelled", None) if name != "distilled" else None
+    settings.pop("soft_labelled", None) if name not in ("distilled", "fast") else None
     return settings
 
 
