@@ -465,7 +465,8 @@ def _fast_model(results: dict) -> str:
         *_fast_rows(results, run), "",
         "End to end with ONNX Runtime int8 at 1× / 4× / 16× (the scale tables, the same "
         f"workloads and processor): default {_onnx_end_to_end('scale.json')} utterances/s, "
-        f"fast {_onnx_end_to_end('scale-fast.json')}.", "",
+        f"fast {_onnx_end_to_end('scale-fast.json')} (each table measured in its own run; "
+        "this processor's speed varies by 10–15 % from one run to the next).", "",
         _scale("scale-fast.json", fast, ": the fast model", FAST_SHARE), "",
         _backends("backends-fast.json", ": the fast model"),
     ])
@@ -819,15 +820,16 @@ staff's emotional cues, so that a trainer or researcher can look at them.
 """
 
 
-def card_facts(results: dict) -> dict:
+def card_facts(results: dict, metrics: dict | None = None) -> dict:
     """The model card's numbers and known weaknesses per label, as data: kept in
     ``compassion.json`` (``card``) so that every scoring run's ``run.json`` carries them and
-    the feedback reports can show them."""
+    the feedback reports can show them. ``metrics``: another model's on the same test split
+    (default: the shipped model's)."""
     from compassion_nlp.finetune import card_from_metrics
 
     corpus = results["corpus"]["test"]
-    return card_from_metrics(results["transformer"], f"{corpus['rows']:,} real utterances "
-                             f"from {corpus['encounters']} encounters")
+    return card_from_metrics(metrics or results["transformer"], f"{corpus['rows']:,} real "
+                             f"utterances from {corpus['encounters']} encounters")
 
 
 def main() -> None:
@@ -845,11 +847,7 @@ def main() -> None:
     print(f"wrote {HERE / 'README.md'} and {model_dir / 'README.md'}")
     run, fast = _load(HERE / "classifier" / "runs" / "fast.json"), _load(FAST / "compassion.json")
     if run and fast:
-        from compassion_nlp.finetune import card_from_metrics
-
-        corpus = results["corpus"]["test"]
-        fast["card"] = card_from_metrics(run["test"]["pooled"], f"{corpus['rows']:,} real "
-                                         f"utterances from {corpus['encounters']} encounters")
+        fast["card"] = card_facts(results, run["test"]["pooled"])
         (FAST / "compassion.json").write_text(json.dumps(fast, indent=2) + "\n")
         (FAST / "README.md").write_text(fast_card(results, run, fast))
         print(f"wrote {FAST / 'README.md'}")

@@ -59,3 +59,23 @@ def test_a_benchmark_says_whether_it_measured_the_shipped_model() -> None:
                                              "note": "the one before"}}, retrained)
     assert "**not the shipped model**" in other and other.endswith(": the one before.")
     assert "not recorded" in report._measured_with({}, config)
+
+
+def test_the_fast_model_section_comes_from_its_stored_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    results = json.loads((report.HERE / "classifier" / "results.json").read_text())
+    run = json.loads((report.HERE / "classifier" / "runs" / "fast.json").read_text())
+    section = report._fast_model(results)
+    assert section.startswith("## The fast model")
+    f1 = run["test"]["pooled"]["macro_f1"]
+    assert f"| fast (`compassion-minilm-fast`) | 3 | {f1:.3f} |" in section
+    assert "### Batch scoring at scale: the fast model" in section
+    assert ("--model models/compassion-minilm-fast --results "
+            "evaluation/classifier/backends-fast.json`." in section)
+    card = report.fast_card(results, run, json.loads((report.FAST / "compassion.json")
+                                                     .read_text()))
+    assert "(layers\n0, 2, 4;" in card and f"{f1:.3f}" in card
+    monkeypatch.setattr(report, "FAST", tmp_path)  # not built: said, nothing invented
+    assert report._fast_model(results).startswith("_(the fast model: not built")
