@@ -472,18 +472,24 @@ def _fast_model(results: dict) -> str:
     ])
 
 
-def fast_card(results: dict, run: dict, fast: dict) -> str:
-    """The fast model's card (its folder's README.md)."""
-    test, training = run["test"]["pooled"], fast["training"]
-    k = training["layers"]
+def _label_rows(metrics: dict, thresholds: dict) -> list[str]:
+    """A model card's table: test metrics per label with the model's thresholds."""
     rows = ["| label | test positives | precision | recall | F1 (95 % CI) | κ | threshold |",
             "|---|---|---|---|---|---|---|"]
     for label in LABELS:
-        m = test["labels"][label]
+        m = metrics["labels"][label]
         lo, hi = m["f1_ci95"]
         rows.append(f"| {label} | {m['support']} | {m['precision']:.2f} | {m['recall']:.2f} | "
                     f"{m['f1']:.2f} ({lo:.2f}–{hi:.2f}) | {m['kappa']:.2f} | "
-                    f"{fast['thresholds'][label]:.2f} |")
+                    f"{thresholds[label]:.2f} |")
+    return rows
+
+
+def fast_card(results: dict, run: dict, fast: dict) -> str:
+    """The fast model's card (its folder's README.md)."""
+    training = fast["training"]
+    k = training["layers"]
+    rows = _label_rows(run["test"]["pooled"], fast["thresholds"])
     return f"""---
 language: en
 license: apache-2.0
@@ -704,14 +710,7 @@ def _card_validity() -> str:
 def model_card(results: dict, bench: dict, framings: dict, config: dict) -> str:
     tr = results["transformer"]
     training = config.get("training", {})
-    rows = ["| label | test positives | precision | recall | F1 (95 % CI) | κ | threshold |",
-            "|---|---|---|---|---|---|---|"]
-    for label in LABELS:
-        m = tr["labels"][label]
-        lo, hi = m["f1_ci95"]
-        rows.append(f"| {label} | {m['support']} | {m['precision']:.2f} | {m['recall']:.2f} | "
-                    f"{m['f1']:.2f} ({lo:.2f}–{hi:.2f}) | {m['kappa']:.2f} | "
-                    f"{config['thresholds'][label]:.2f} |")
+    rows = _label_rows(tr, config["thresholds"])
     corpus = results["corpus"]
     speed = ", ".join(
         f"{bench[f'classifier_{p}']['utterances_per_second']:.0f} utterances/s in "
