@@ -23,6 +23,16 @@ HERE = Path(__file__).resolve().parent
 #: the classifier runs of ``benchmarks/benchmark.py`` (``classifier_<run>`` in its results)
 CLASSIFIER_RUNS = ("float32", "bfloat16", "int8", "onnx_int8")
 REPO = HERE.parent
+#: the Hugging Face metadata block that opens both model cards
+CARD_FRONT_MATTER = """---
+language: en
+license: apache-2.0
+base_model: sentence-transformers/all-MiniLM-L6-v2
+library_name: transformers
+pipeline_tag: text-classification
+tags: [healthcare, communication, empathy, compassion, multi-label]
+---
+"""
 #: the optional 3-layer model (``load("fast")``), trained by generalisation.py's ``fast`` arm
 FAST = REPO / "models" / "compassion-minilm-fast"
 sys.path.insert(0, str(HERE / "classifier"))
@@ -490,15 +500,7 @@ def fast_card(results: dict, run: dict, fast: dict) -> str:
     training = fast["training"]
     k = training["layers"]
     rows = _label_rows(run["test"]["pooled"], fast["thresholds"])
-    return f"""---
-language: en
-license: apache-2.0
-base_model: sentence-transformers/all-MiniLM-L6-v2
-library_name: transformers
-pipeline_tag: text-classification
-tags: [healthcare, communication, empathy, compassion, multi-label]
----
-
+    return f"""{CARD_FRONT_MATTER}
 # compassion-minilm-fast
 
 The faster, less accurate sibling of `compassion-minilm` (read its card first: the labels,
@@ -725,15 +727,7 @@ def model_card(results: dict, bench: dict, framings: dict, config: dict) -> str:
         x for x in LABELS
         if results["tfidf_baseline"]["labels"][x]["f1"] > results["transformer"]["labels"][x]["f1"]
     )
-    return f"""---
-language: en
-license: apache-2.0
-base_model: sentence-transformers/all-MiniLM-L6-v2
-library_name: transformers
-pipeline_tag: text-classification
-tags: [healthcare, communication, empathy, compassion, multi-label]
----
-
+    return f"""{CARD_FRONT_MATTER}
 # compassion-minilm
 
 Labels each utterance of a clinical consultation or a leader–staff meeting with the
