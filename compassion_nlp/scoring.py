@@ -33,6 +33,7 @@ from .measures import CompassionScore, compassion_score
 from .model import Encounter, Role, Setting
 from .pipeline import prepare_one, read, read_ahead, read_sources, read_string
 from .readers import Source, discover
+from .segment import segmenter
 from .tables import (
     cues_frame,
     encounter_row,
@@ -412,10 +413,12 @@ class ScorerSpec:
         check_backend(self.backend, self.precision)
 
     def load(self, *, threads: int | None = None) -> Scorer:
-        """Load the model and return the :class:`Scorer` (``threads`` overrides the spec's)."""
+        """Load the model and the segmentation pipeline and return the :class:`Scorer`
+        (``threads`` overrides the spec's)."""
         self.check()
         classifier = load_classifier(self.model, backend=self.backend,
                                      precision=self.precision, threads=threads or self.threads)
+        segmenter(self.config)  # built now (a third of a second), not on the first transcript
         scorer = Scorer(classifier, roles=dict(self.roles), setting=self.setting,
                         max_mb=self.max_mb, config=self.config,
                         single_speaker=self.single_speaker)

@@ -70,6 +70,19 @@ def test_score_in_one_call_keeps_the_model_and_returns_every_encounter(
         score(tmp_path / "empty.txt", model=tiny_model_dir)
 
 
+def test_load_builds_the_segmenter_of_its_settings(tiny_model_dir: Path) -> None:
+    from compassion_nlp.config import ScoringConfig
+    from compassion_nlp.segment import default_nlp
+
+    config = ScoringConfig(segment_max_words=33)
+    default_nlp.cache_clear()
+    scorer = load(tiny_model_dir, config=config)
+    # built with the model, so the first transcript does not wait for it
+    assert default_nlp.cache_info().currsize == 1
+    scorer(TRANSCRIPT, format="text")
+    assert default_nlp.cache_info().hits >= 1 and default_nlp.cache_info().misses == 1
+
+
 def test_batch_run_writes_tables_skips_done_and_reports_failures(
     tiny_model_dir: Path, fixtures: Path, tmp_path: Path
 ) -> None:
