@@ -317,14 +317,11 @@ def main() -> None:
         if args.update and results.exists():
             kept = json.loads(results.read_text())
             if kept["workloads"] != result["workloads"]:
-                raise SystemExit(f"--update: {results.name} was measured on "
-                                 "other workloads")
+                raise SystemExit(f"--update: {results.name} was measured on other workloads")
             if kept["machine"].get("cpu") != result["machine"]["cpu"]:
-                raise SystemExit(f"--update: {results.name} was measured on "
-                                 "another processor")
+                raise SystemExit(f"--update: {results.name} was measured on another processor")
             if kept.get("model", {}).get("id") != result["model"]["id"]:
-                raise SystemExit(f"--update: {results.name} was measured with "
-                                 "another model")
+                raise SystemExit(f"--update: {results.name} was measured with another model")
             result["runs"] = [r for r in kept["runs"] if r["config"] not in args.configs]
             if {r["config"] for r in kept["runs"]} - set(args.configs):
                 again = command + " --update"

@@ -205,7 +205,8 @@ def arm_settings(name: str, args: argparse.Namespace) -> dict:
         settings.update(json.loads(args.student_overrides))
     elif name != "minilm":
         raise SystemExit(f"unknown arm {name!r}")
-    settings.pop("soft_labelled", None) if name not in ("distilled", "fast") else None
+    if name not in ("distilled", "fast"):
+        settings.pop("soft_labelled", None)
     return settings
 
 
