@@ -54,6 +54,13 @@ HIGHLIGHT_COLUMNS = (
     "source_line", "text", "labels", "probability", "cue_utterance_id", "cue_text",
     "followed_by_utterance_id", "followed_by_text", "cue_kind", "suggestion",
 )
+#: the columns of the tables that hold text (CSV cannot tell "007" from a number)
+TEXT_COLUMNS: tuple[str, ...] = (
+    "encounter_id", "speaker", "role", "role_source", "utterance_id", "text", "setting", "date",
+    "unscorable", "fingerprint", "response_utterance_id", "response_labels", "kind", "labels",
+    "cue_utterance_id", "cue_text", "followed_by_utterance_id", "followed_by_text", "cue_kind",
+    "suggestion",
+)
 #: the dtype pandas gives text: ``str`` from pandas 3, object before
 TEXT_DTYPE = pd.Series([""]).dtype
 #: the columns of each table when a run has no rows for it (encounters and speakers have
@@ -360,12 +367,14 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a table written by :func:`write_table`."""
+    """Read a table written by :func:`write_table`: text columns come back as text (a speaker
+    ``007``, a fingerprint ``12e4…`` or a date are not turned into numbers or timestamps, which
+    a resumed run or a merge would then write back changed)."""
     path = check_table_path(path)
     ext = path.suffix.lower()
     if ext == ".parquet":
         return pd.read_parquet(path)
-    # a fingerprint can look like a number ("0123…", "12e4…"): read as written
     if ext == ".csv":
-        return pd.read_csv(path, dtype={"fingerprint": str})
-    return pd.read_json(path, orient="records", lines=True, dtype={"fingerprint": str})
+        return pd.read_csv(path, dtype=dict.fromkeys(TEXT_COLUMNS, str))
+    # JSON keeps its own types: numbers and strings are read as written
+    return pd.read_json(path, orient="records", lines=True, dtype=False, convert_dates=False)

@@ -309,12 +309,21 @@ def test_a_checkpoint_keeps_the_latest_rows_of_an_encounter_saved_twice(
 
 
 @pytest.mark.parametrize("ext", [".csv", ".jsonl", ".parquet"])
-def test_a_fingerprint_that_looks_like_a_number_is_read_as_written(
+def test_text_that_looks_like_a_number_or_a_date_is_read_and_written_back_as_it_was(
     tmp_path: Path, ext: str
 ) -> None:
     from compassion_nlp.tables import read_table, write_table
 
-    prints = ["0123456789012345", "12e4567890123456"]
-    write_table(pd.DataFrame({"encounter_id": ["a", "b"], "fingerprint": prints}),
-                tmp_path / f"encounters{ext}")
-    assert list(read_table(tmp_path / f"encounters{ext}")["fingerprint"]) == prints
+    columns = {"encounter_id": ["a.txt", "b.txt"], "speaker": ["007", "2"],
+               "date": ["2024-01-05", "2024-02-29"],
+               "fingerprint": ["0123456789012345", "12e4567890123456"]}
+    path = write_table(pd.DataFrame({**columns, "turns": [3, 4],
+                                     "compassion_score": [51.5, float("nan")]}),
+                       tmp_path / f"encounters{ext}")
+    written = path.read_bytes()
+    back = read_table(path)
+    assert {name: back[name].tolist() for name in columns} == columns
+    assert back["turns"].tolist() == [3, 4] and back["compassion_score"].isna().tolist() == [
+        False, True]
+    write_table(back, path)  # what a resumed run or a shard merge does with the earlier rows
+    assert path.read_bytes() == written
