@@ -323,6 +323,8 @@ def main() -> None:
             if kept.get("model", {}).get("id") != result["model"]["id"]:
                 raise SystemExit(f"--update: {results.name} was measured with another model")
             result["runs"] = [r for r in kept["runs"] if r["config"] not in args.configs]
+            if "note" in kept:  # written by hand about the runs kept
+                result["note"] = kept["note"]
             if {r["config"] for r in kept["runs"]} - set(args.configs):
                 again = command + " --update"
                 if not kept["command"].endswith(again):
