@@ -266,7 +266,8 @@ def _speaker_stats(encounter: Encounter) -> dict[str, dict[str, float]]:
         f["questions"] += questions
         f["q_turns"] += questions > 0
         low = text.lower()
-        f["you_q"] += len(_YOU_QUESTION.findall(low))
+        you_questions = len(_YOU_QUESTION.findall(low))
+        f["you_q"] += you_questions
         f["you"] += len(_YOU.findall(low))
         f["i"] += len(_I.findall(low))
         f["we"] += len(_WE.findall(low))
@@ -282,7 +283,7 @@ def _speaker_stats(encounter: Encounter) -> dict[str, dict[str, float]]:
         f["group_q"] += len(_GROUP_Q.findall(low))
         if prev_question and _ANSWER.match(text.strip()):
             f["answers"] += 1
-        prev_question = questions > 0 or bool(_YOU_QUESTION.search(low))
+        prev_question = questions > 0 or you_questions > 0
         if any(_ADDRESS_DOCTOR.search(s.strip()) for s in sentences):
             # the person addressed is most likely the speaker just before, else just after
             for j in (i - 1, i + 1):
