@@ -120,6 +120,11 @@ class Errors(str, Enum):
         "with: pip install 'compassion-nlp[pdf]' (and Pango: apt-get install libpango-1.0-0 "
         "libpangoft2-1.0-0), or print the HTML pages from a browser."
     )
+    E052 = (
+        "[E052] {path}: the table already in the output folder cannot be read ({detail}). "
+        "Move it away, or score everything again with --force; this run's finished encounters "
+        "are kept and the next run resumes from them."
+    )
     E040 = "[E040] {path}: the file could not be read ({detail}). Check its permissions."
     E041 = (
         "[E041] {path}: internal error while reading this file ({detail}). This is a bug in "

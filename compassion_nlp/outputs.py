@@ -28,10 +28,13 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .decoding import DEFAULT_MAX_MB
 from .errors import CompassionError, Errors, RunInterrupted, Warnings, check_option
@@ -56,8 +59,10 @@ from .tables import (
     check_table_path,
     check_writable_folder,
     empty_table,
-    read_table,
+    iter_table,
+    table_columns,
     without_encounters,
+    write_frames,
     write_table,
     write_text,
 )
@@ -129,13 +134,30 @@ def read_to_table(
     return summary
 
 
-def _existing(out: Path, ext: str) -> dict[str, pd.DataFrame]:
+def _existing(out: Path, ext: str) -> dict[str, Path]:
+    """The tables already in ``out``, checked to be readable before any work is done (E052)."""
     tables = {}
     for name in TABLES:
         path = out / f"{name}{ext}"
         if path.exists():
-            tables[name] = read_table(path)
+            with _unreadable_is_e052(path):
+                table_columns(path)
+            tables[name] = path
     return tables
+
+
+def _previous_rows(path: Path) -> Iterator[pd.DataFrame]:
+    """The rows of a table already in the output folder, a chunk at a time."""
+    with _unreadable_is_e052(path):
+        yield from iter_table(path)
+
+
+@contextlib.contextmanager
+def _unreadable_is_e052(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except (OSError, ValueError) as exc:  # parsers and pyarrow raise ValueError subclasses
+        raise CompassionError(Errors.E052, path, detail=type(exc).__name__) from None
 
 
 def score_to_folder(
@@ -259,12 +281,10 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
     previous = {} if force else _existing(out, ext)
     if not force:
         _check_same_run(out, scorer, about, checkpoint.about_saved(), finished=bool(previous))
-    # this run's rows: first those a stopped run saved, then those scored now
-    new = checkpoint.load()
-    saved_frames = {name: len(frames) for name, frames in new.items()}
-    done = _fingerprints([previous["encounters"]] if "encounters" in previous else [])
-    done.update(_fingerprints(new["encounters"]))
-    changed: set[str] = set()
+    # encounters done: those in the tables, then those a stopped run saved in the checkpoint
+    done = _fingerprints(_previous_rows(previous["encounters"])
+                         if "encounters" in previous else [])
+    done.update(_fingerprints(checkpoint.frames("encounters")))
     every_source, ignored = discover(paths)
     position = {source: n for n, source in enumerate(every_source)}
     sources = [s for s in every_source
@@ -285,7 +305,6 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
                 progress(done_sources, len(sources), summary)
 
     events = producer([(position[s], s) for s in sources], done)
-    encounter_rows: list[dict[str, Any]] = []
     try:
         for event in events:
             if isinstance(event, SourceRead):
@@ -294,17 +313,14 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
                 seen |= event.speakers
                 summary.skipped += event.skipped
                 summary.changed += len(event.changed)
-                changed.update(event.changed)
                 if event.error is not None:
                     summary.failures.append((event.source_id, event.error))
                 unfinished.append([event.source_id, event.kept])
                 finish_sources()
                 continue
-            rows = dict(event.rows)
-            for name, frame in rows.items():
-                new[name].append(frame)
-            encounter_rows.extend(event.encounter_rows)
-            rows["encounters"] = pd.DataFrame(event.encounter_rows)
+            # the rows go to the checkpoint's shards on disk, and the tables are written
+            # from there at the end: the memory a run needs does not grow with its rows
+            rows = {**event.rows, "encounters": pd.DataFrame(event.encounter_rows)}
             summary.encounters += len(event.encounter_ids)
             summary.unscorable += event.unscorable
             summary.utterances += event.utterances
@@ -322,32 +338,13 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
         raise
     if not sharded:  # a shard sees only some speakers: the merge checks the mapping
         _check_roles_used(scorer.roles, (), summary, seen)
-    if encounter_rows:
-        new["encounters"].append(pd.DataFrame(encounter_rows))
-    if changed:  # an interrupted run's rows of an encounter scored again since
-        for name, frames in new.items():
-            saved = saved_frames[name]
-            new[name] = [without_encounters(f, changed) for f in frames[:saved]] + frames[saved:]
-    # the encounters table goes last: a run killed while writing leaves those encounters
-    # unscored, and the next run scores them again and replaces their rows in the other tables
-    for name in ("utterances", "speakers", "cues", "highlights", "encounters"):
-        frames = [f for f in new[name] if len(f)]
-        if name in previous and not force:
-            frames = [without_encounters(previous[name], {str(i) for f in frames
-                                                for i in f["encounter_id"]})] + frames
-        if frames:
-            table = pd.concat(frames, ignore_index=True)
-        elif name in previous:
-            table = previous[name]
-        else:
-            table = empty_table(name)
-        write_table(table, out / f"{name}{ext}")
-    encounters_table = table  # written last
+    _write_tables(out, ext, checkpoint, previous)
     checkpoint.clear()
     _write_failures(out, summary.failures)
     _write_run(out, scorer, summary)
     if sharded:
-        ids = encounters_table["encounter_id"].astype(str) if len(encounters_table) else []
+        ids = [i for f in iter_table(out / f"encounters{ext}")
+               for i in f["encounter_id"].astype(str)]
         _write_shard(out, scorer, summary, shards, ext, every_source,
                      {i: source_of.get(i, len(every_source)) for i in ids}, seen)
     if reports:
@@ -355,6 +352,43 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
 
         write_reports(out, out / "reports", redact=redact, pdf=pdf)
     return summary
+
+
+def _write_tables(out: Path, ext: str, checkpoint: Checkpoint,
+                  previous: dict[str, Path]) -> None:
+    """Write the five tables: the rows already in ``out`` (less those of encounters scored
+    again), then the checkpoint's, one chunk at a time. A table is left as it is when no
+    encounter was scored."""
+    scored = set(_fingerprints(checkpoint.frames("encounters")))
+    # the encounters table goes last: a run killed while writing leaves those encounters
+    # unscored, and the next run scores them again and replaces their rows in the other tables
+    for name in ("utterances", "speakers", "cues", "highlights", "encounters"):
+        old = previous.get(name)
+        if old is not None and not scored:
+            continue
+        # one frame of this run's rows, and nothing more: its own types (no conversions)
+        schema = checkpoint.schema(name) if old is not None or checkpoint.shards() else None
+        parts: Iterable[pd.DataFrame] = checkpoint.frames(name)
+        if old is not None:
+            schema = _with_columns_of(old, schema)
+            parts = chain((without_encounters(f, scored) for f in _previous_rows(old)), parts)
+        write_frames(parts, out / f"{name}{ext}", schema=schema, empty=empty_table(name))
+
+
+def _with_columns_of(path: Path, schema: pa.Schema | None) -> pa.Schema | None:
+    """``schema`` with the columns of the table at ``path`` first, as a concatenation of its
+    rows and new rows has them (a column of a text table takes the type of the new rows, or
+    is left as read)."""
+    if path.suffix.lower() == ".parquet":
+        old = pq.read_schema(path)
+        return old if schema is None else pa.unify_schemas([old, schema],
+                                                           promote_options="permissive")
+    if schema is None:
+        return None
+    columns = table_columns(path)
+    fields = [schema.field(c) if c in schema.names else pa.field(c, pa.null()) for c in columns]
+    fields += [f for f in schema if f.name not in columns]
+    return pa.schema(fields, metadata=schema.metadata)
 
 
 def _fingerprints(frames: Iterable[pd.DataFrame]) -> dict[str, str]:

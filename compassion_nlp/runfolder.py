@@ -7,8 +7,8 @@
 - :class:`Checkpoint` saves the rows of finished encounters in shards under
   ``<out>/.checkpoint/`` every few seconds while the run goes on. Each shard is written into a
   temporary folder and renamed into place, so a shard is whole or absent. The next run into the
-  folder takes the shards' encounters as done (it resumes); a run that ends normally merges
-  them into the tables and removes the checkpoint.
+  folder takes the shards' encounters as done (it resumes); a run that ends normally writes
+  the tables from them, one shard at a time, and removes the checkpoint.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import IO
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .errors import CompassionError, Errors
-from .tables import without_encounters, write_text
+from .tables import write_text
 
 LOCK_NAME = ".compassion-nlp.lock"
 CHECKPOINT_NAME = ".checkpoint"
@@ -121,19 +123,31 @@ class Checkpoint:
         except (OSError, ValueError):
             return None
 
-    def load(self) -> dict[str, list[pd.DataFrame]]:
-        """The saved rows of every table, from every complete shard; an encounter saved in
-        several shards (scored again after its transcript changed) keeps the latest rows."""
-        saved: dict[str, list[pd.DataFrame]] = {name: [] for name in self.tables}
-        later: set[str] = set()  # encounters of the shards after this one
-        for shard in reversed(self.shards()):
-            frames = {name: pd.read_parquet(shard / f"{name}.parquet")
-                      for name in self.tables if (shard / f"{name}.parquet").exists()}
-            for name, frame in frames.items():
-                saved[name].insert(0, without_encounters(frame, later))
-            if "encounters" in frames:
-                later |= set(frames["encounters"]["encounter_id"].astype(str))
-        return saved
+    def frames(self, name: str) -> Iterator[pd.DataFrame]:
+        """The rows of table ``name``, shard by shard, oldest first, then those queued and not
+        saved yet; an encounter saved more than once (scored again after its transcript
+        changed) keeps its latest rows only. One shard's rows are read at a time."""
+        shards = self.shards()
+        latest: dict[str, int] = {}  # encounter id -> the last shard that holds it
+        for n, shard in enumerate(shards):
+            if (shard / "encounters.parquet").exists():
+                ids = pd.read_parquet(shard / "encounters.parquet", columns=["encounter_id"])
+                latest.update(dict.fromkeys(ids["encounter_id"].astype(str), n))
+        for frame in self._queued("encounters"):
+            latest.update(dict.fromkeys(frame["encounter_id"].astype(str), len(shards)))
+        for n, shard in enumerate(shards):
+            if (shard / f"{name}.parquet").exists():
+                frame = pd.read_parquet(shard / f"{name}.parquet")
+                stale = frame["encounter_id"].astype(str).map(latest).fillna(n) > n
+                yield frame[~stale] if stale.any() else frame
+        yield from self._queued(name)
+
+    def schema(self, name: str) -> pa.Schema | None:
+        """The columns and types of table ``name`` across its rows (None: no rows)."""
+        schemas = [pq.read_schema(s / f"{name}.parquet") for s in self.shards()
+                   if (s / f"{name}.parquet").exists()]
+        schemas += [pa.Schema.from_pandas(f, preserve_index=False) for f in self._queued(name)]
+        return pa.unify_schemas(schemas, promote_options="permissive") if schemas else None
 
     def add(self, rows: dict[str, pd.DataFrame]) -> None:
         """Queue the rows of finished encounters; save a shard when ``every_s`` has passed."""
@@ -156,14 +170,20 @@ class Checkpoint:
             number += 1
         tmp = self.root / f".tmp-{number:06d}-{os.getpid()}"
         tmp.mkdir()
-        for name, frames in self._pending.items():
-            frames = [f for f in frames if len(f)]
-            if frames:
-                pd.concat(frames, ignore_index=True).to_parquet(tmp / f"{name}.parquet",
-                                                               index=False)
+        for name in self.tables:
+            for frame in self._queued(name):
+                frame.to_parquet(tmp / f"{name}.parquet", index=False)
         tmp.rename(self.root / f"shard-{number:06d}")
         self._pending = {name: [] for name in self.tables}
         return n
+
+    def _queued(self, name: str) -> list[pd.DataFrame]:
+        """The rows of ``name`` queued since the last save, as one frame (none when empty)."""
+        frames = [f for f in self._pending[name] if len(f)]
+        if len(frames) > 1:
+            frames = [pd.concat(frames, ignore_index=True)]
+        self._pending[name] = frames
+        return frames
 
     def saved_encounters(self) -> int:
         """How many encounters the complete shards hold."""

@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .config import COMPONENT_WEIGHTS, DEFAULT_CONFIG, ScoringConfig
 from .errors import CompassionError, Errors
@@ -61,6 +63,12 @@ TEXT_COLUMNS: tuple[str, ...] = (
     "cue_utterance_id", "cue_text", "followed_by_utterance_id", "followed_by_text", "cue_kind",
     "suggestion",
 )
+#: the integer columns that may be empty: read back from CSV and JSON Lines as nullable
+#: integers (as floats, ``2`` would be written back as ``2.0`` by a resumed run)
+NULLABLE_INT_COLUMNS: tuple[str, ...] = ("source_line", "latency_turns")
+#: rows read or written at a time when a table is streamed (:func:`iter_table`,
+#: :func:`write_frames`)
+CHUNK_ROWS = 65_536
 #: the dtype pandas gives text: ``str`` from pandas 3, object before
 TEXT_DTYPE = pd.Series([""]).dtype
 #: the columns of each table when a run has no rows for it (encounters and speakers have
@@ -356,25 +364,139 @@ def write_text(path: str | Path, text: str) -> Path:
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write ``frame`` as Parquet, CSV or JSON Lines (by extension), atomically."""
     path = check_table_path(path)
-    ext = path.suffix.lower()
-    if ext == ".parquet":
-        return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
-    if ext == ".csv":
-        return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
-    return atomic_write(
-        path, lambda tmp: frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
-    )
+    return atomic_write(path, lambda tmp: _write_frame(frame, tmp, path.suffix.lower()))
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a table written by :func:`write_table`: text columns come back as text (a speaker
     ``007``, a fingerprint ``12e4…`` or a date are not turned into numbers or timestamps, which
-    a resumed run or a merge would then write back changed)."""
+    a resumed run or a merge would then write back changed), and an integer column with empty
+    cells as nullable integers."""
     path = check_table_path(path)
     ext = path.suffix.lower()
     if ext == ".parquet":
         return pd.read_parquet(path)
     if ext == ".csv":
-        return pd.read_csv(path, dtype=dict.fromkeys(TEXT_COLUMNS, str))
+        return pd.read_csv(path, dtype=_CSV_TYPES)
     # JSON keeps its own types: numbers and strings are read as written
-    return pd.read_json(path, orient="records", lines=True, dtype=False, convert_dates=False)
+    return _nullable_ints(pd.read_json(path, orient="records", lines=True, dtype=False,
+                                       convert_dates=False))
+
+
+_CSV_TYPES = {**dict.fromkeys(TEXT_COLUMNS, str), **dict.fromkeys(NULLABLE_INT_COLUMNS, "Int64")}
+
+
+def _nullable_ints(frame: pd.DataFrame) -> pd.DataFrame:
+    present = [c for c in NULLABLE_INT_COLUMNS if c in frame.columns]
+    return frame.astype(dict.fromkeys(present, "Int64")) if present else frame
+
+
+def iter_table(path: str | Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """The rows of a table written by :func:`write_table`, ``chunk_rows`` at a time, read as
+    :func:`read_table` reads them (a table of any size, in bounded memory)."""
+    path = check_table_path(path)
+    ext = path.suffix.lower()
+    if ext == ".parquet":
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+            yield pa.Table.from_batches([batch]).to_pandas()
+        return
+    if ext == ".csv":
+        with pd.read_csv(path, dtype=_CSV_TYPES, chunksize=chunk_rows) as reader:
+            yield from reader
+        return
+    with pd.read_json(path, orient="records", lines=True, dtype=False, convert_dates=False,
+                      chunksize=chunk_rows) as reader:
+        for chunk in reader:
+            yield _nullable_ints(chunk)
+
+
+def table_columns(path: str | Path) -> list[str]:
+    """The column names of a table file, from its schema, header or first row."""
+    path = check_table_path(path)
+    ext = path.suffix.lower()
+    if ext == ".parquet":
+        return list(pq.read_schema(path).names)
+    if ext == ".csv":
+        return list(pd.read_csv(path, nrows=0).columns)
+    return list(next(iter_table(path, chunk_rows=1), pd.DataFrame()).columns)
+
+
+def write_frames(frames: Iterable[pd.DataFrame], path: str | Path, *,
+                 schema: pa.Schema | None = None,
+                 empty: pd.DataFrame | None = None) -> int:
+    """Write ``frames`` one after another as one table (Parquet, CSV or JSON Lines by
+    extension), atomically, holding one frame at a time; returns the number of rows.
+
+    The table is what :func:`write_table` writes for the frames' concatenation. Every frame is
+    given ``schema``'s columns and types (a column a frame lacks is empty); without a schema,
+    the first frame's. With no rows at all, ``empty`` is written (default: ``schema``'s empty
+    table).
+    """
+    path = check_table_path(path)
+    ext = path.suffix.lower()
+    template = schema.empty_table().to_pandas() if schema is not None else None
+    rows = 0
+
+    def conformed() -> Iterator[pd.DataFrame]:
+        nonlocal rows, template
+        for frame in frames:
+            if len(frame):
+                if template is None:
+                    template = frame.iloc[:0]
+                rows += len(frame)
+                yield _conform(frame, template)
+
+    def write(tmp: str) -> None:
+        if ext == ".parquet":
+            _write_parquet(conformed(), tmp, schema)
+        else:
+            with open(tmp, "w", encoding="utf-8", newline="") as handle:
+                for frame in conformed():
+                    if ext == ".csv":
+                        frame.to_csv(handle, index=False, header=handle.tell() == 0)
+                    else:
+                        frame.to_json(handle, orient="records", lines=True, force_ascii=False)
+        if not rows:
+            nothing = empty if empty is not None else template
+            _write_frame(nothing if nothing is not None else pd.DataFrame(), tmp, ext)
+
+    atomic_write(path, write)
+    return rows
+
+
+def _write_parquet(frames: Iterable[pd.DataFrame], tmp: str, schema: pa.Schema | None) -> None:
+    """Parquet row groups of about :data:`CHUNK_ROWS` rows from ``frames``."""
+    writer: pq.ParquetWriter | None = None
+    buffered: list[pa.Table] = []
+    for frame in frames:
+        table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+        schema = table.schema
+        buffered.append(table)
+        if sum(len(t) for t in buffered) >= CHUNK_ROWS:
+            writer = writer or pq.ParquetWriter(tmp, schema)
+            writer.write_table(pa.concat_tables(buffered))
+            buffered = []
+    if buffered:
+        writer = writer or pq.ParquetWriter(tmp, schema)
+        writer.write_table(pa.concat_tables(buffered))
+    if writer is not None:
+        writer.close()
+
+
+def _conform(frame: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``template``'s columns, in its order, and types (a column the template
+    holds as ``object``, of no known type, is left as it is)."""
+    if not frame.columns.equals(template.columns):
+        frame = frame.reindex(columns=template.columns)
+    changed = {c: t for (c, t), now in zip(template.dtypes.items(), frame.dtypes, strict=True)
+               if t != now and not pd.api.types.is_object_dtype(t)}
+    return frame.astype(changed) if changed else frame
+
+
+def _write_frame(frame: pd.DataFrame, tmp: str, ext: str) -> None:
+    if ext == ".parquet":
+        frame.to_parquet(tmp, index=False)
+    elif ext == ".csv":
+        frame.to_csv(tmp, index=False)
+    else:
+        frame.to_json(tmp, orient="records", lines=True, force_ascii=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ from compassion_nlp.cli import app
 from compassion_nlp.errors import CompassionError, RunInterrupted
 from compassion_nlp.outputs import score_to_folder
 from compassion_nlp.runfolder import CHECKPOINT_NAME, LOCK_NAME, lock_folder
+from compassion_nlp.tables import TABLES
 
 from . import helpers
 from .helpers import TRANSCRIPT
@@ -303,9 +305,8 @@ def test_a_checkpoint_keeps_the_latest_rows_of_an_encounter_saved_twice(
                         "utterances": pd.DataFrame({"encounter_id": ["a", "a"],
                                                     "text": [text, text]})})
         checkpoint.save()
-    saved = checkpoint.load()
-    assert list(pd.concat(saved["encounters"])["encounter_id"]) == ["b", "a", "c"]
-    assert list(pd.concat(saved["utterances"])["text"]) == ["new", "new"]
+    assert list(pd.concat(checkpoint.frames("encounters"))["encounter_id"]) == ["b", "a", "c"]
+    assert list(pd.concat(checkpoint.frames("utterances"))["text"]) == ["new", "new"]
 
 
 @pytest.mark.parametrize("ext", [".csv", ".jsonl", ".parquet"])
@@ -318,7 +319,8 @@ def test_text_that_looks_like_a_number_or_a_date_is_read_and_written_back_as_it_
                "date": ["2024-01-05", "2024-02-29"],
                "fingerprint": ["0123456789012345", "12e4567890123456"]}
     path = write_table(pd.DataFrame({**columns, "turns": [3, 4],
-                                     "compassion_score": [51.5, float("nan")]}),
+                                     "compassion_score": [51.5, float("nan")],
+                                     "source_line": pd.array([2, None], dtype="Int64")}),
                        tmp_path / f"encounters{ext}")
     written = path.read_bytes()
     back = read_table(path)
@@ -327,3 +329,67 @@ def test_text_that_looks_like_a_number_or_a_date_is_read_and_written_back_as_it_
         False, True]
     write_table(back, path)  # what a resumed run or a shard merge does with the earlier rows
     assert path.read_bytes() == written
+
+
+@pytest.mark.parametrize("ext", [".csv", ".jsonl", ".parquet"])
+def test_a_run_adding_to_a_folder_writes_its_earlier_rows_back_unchanged(
+    tiny_model_dir: Path, tmp_path: Path, ext: str
+) -> None:
+    from compassion_nlp.tables import read_table
+
+    source = _folder(tmp_path, 2)
+    asr = helpers.FIXTURES / "json_deepgram_assemblyai_whisper" / "dg_speakers.json"  # no lines
+    out = tmp_path / "out"
+    score_to_folder(load(tiny_model_dir), [source / "c000.txt", asr], out, ext=ext)
+    before = {n: (out / f"{n}{ext}").read_bytes() for n in TABLES}
+    assert read_table(out / f"utterances{ext}")["source_line"].isna().any()
+    added = score_to_folder(load(tiny_model_dir), [source, asr], out, ext=ext,
+                            checkpoint_every_s=0)
+    assert (added.skipped, added.encounters) == (2, 1)
+    for name, earlier in before.items():
+        path = out / f"{name}{ext}"
+        if ext == ".parquet":  # the earlier rows, read back as they were
+            now = read_table(path)
+            kept = now[now["encounter_id"] != "c001.txt"].reset_index(drop=True)
+            pd.testing.assert_frame_equal(kept, pd.read_parquet(io.BytesIO(earlier)), obj=name)
+        else:
+            assert path.read_bytes().startswith(earlier), name
+
+
+def test_an_unreadable_table_in_the_folder_stops_the_run_before_any_scoring(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    source = _folder(tmp_path, 2)
+    out = tmp_path / "out"
+    score_to_folder(load(tiny_model_dir), [source / "c000.txt"], out)
+    (out / "cues.parquet").write_bytes(b"not a parquet file")
+    with pytest.raises(CompassionError) as info:
+        score_to_folder(load(tiny_model_dir), [source], out)
+    assert info.value.code == "E052" and str(out / "cues.parquet") in str(info.value)
+    assert len(pd.read_parquet(out / "encounters.parquet")) == 1
+    assert not (out / CHECKPOINT_NAME).exists()
+
+
+def test_the_tables_are_written_holding_one_chunk_of_rows_at_a_time(tmp_path: Path) -> None:
+    import gc
+    import weakref
+
+    from compassion_nlp.tables import read_table, write_frames
+
+    alive: list[weakref.ref] = []
+    most = 0
+
+    def chunks():
+        nonlocal most
+        for i in range(6):
+            gc.collect()
+            most = max(most, sum(r() is not None for r in alive))
+            frame = pd.DataFrame({"encounter_id": [f"e{i}"] * 100, "n": range(100)})
+            alive.append(weakref.ref(frame))
+            yield frame
+
+    for ext in (".csv", ".jsonl", ".parquet"):
+        alive.clear()
+        assert write_frames(chunks(), tmp_path / f"t{ext}") == 600
+        assert most <= 1, ext  # the chunk just written, at most
+        assert read_table(tmp_path / f"t{ext}")["n"].tolist() == list(range(100)) * 6
