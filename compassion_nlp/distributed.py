@@ -10,9 +10,9 @@ rows back in the order of the sources and writes them exactly as ``compassion-nl
 lock, checkpoints and resume, failures and ``run.json``), so a Ray run and a run on one machine
 give the same tables.
 
-The driver holds the rows until the end of the run, as a run on one machine does; for archives
-too large for the driver's memory, split them with ``--num-shards`` (each shard may itself run
-on Ray) and merge.
+The driver keeps the rows in the run's checkpoint on disk, not in memory, as a run on one
+machine does; shards (``--num-shards``, each of which may itself run on Ray) split an archive
+over several drivers.
 
 >>> from compassion_nlp.distributed import score_on_ray
 >>> from compassion_nlp.scoring import ScorerSpec

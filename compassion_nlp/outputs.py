@@ -19,6 +19,8 @@ Re-running on the same folder skips encounters already in ``encounters.<ext>`` u
 tables (each table is rewritten whole through a temporary file, so a reader never sees half a
 file). One run at a time writes into a folder, and finished encounters are checkpointed while
 the run goes on, so a killed run resumes where it stopped (see :mod:`compassion_nlp.runfolder`).
+The run does not keep its rows in memory: the tables are written from the checkpoint and the
+rows already in the folder, a chunk at a time.
 """
 
 from __future__ import annotations

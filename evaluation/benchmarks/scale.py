@@ -14,7 +14,10 @@ For each backend and precision and each size, in fresh processes (so peaks are t
 (b) end to end: ``score_to_folder`` as ``compassion-nlp score`` runs it (read, roles, segment,
     classify, link, measure, highlight, checkpoints, every table written as Parquet): wall time,
     utterances/s and encounters/s, and the ratio to (a);
-(c) the peak resident memory of the end-to-end process.
+(c) the peak resident memory of the end-to-end process, and its resident memory after each
+    tenth of the sources (``rss_mb_over_run``: [utterances scored, MB]) with the growth per
+    utterance over the second half of the run (``rss_growth_kb_per_utterance``, once the
+    model's buffers have reached their sizes): what a larger archive would add.
 
 Each size is measured ``--repeats`` times (default 3), (a) and (b) alternating; the figures are
 the medians (every run's figure is kept beside them) and (c) the highest peak.
@@ -161,6 +164,12 @@ def _peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def _rss_mb() -> float:
+    """This process's resident memory now (Linux)."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return round(int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+
+
 def child(mode: str, folder: Path, backend: str, precision: str, threads: int,
           model: Path, batch_size: int, out: Path) -> dict:
     """(a) ``raw`` or (b, c) ``e2e``, in this fresh process."""
@@ -199,15 +208,25 @@ def child(mode: str, folder: Path, backend: str, precision: str, threads: int,
                 "cpu_share_of_other_processes": quiet.other_share, "peak_rss_mb": _peak_mb()}
     from compassion_nlp.outputs import score_to_folder
 
+    over_run: list[list[float]] = []
+
+    def progress(done: int, total: int, summary: object) -> None:
+        if done * 10 // total > (done - 1) * 10 // total:  # each tenth of the sources
+            over_run.append([summary.utterances, _rss_mb()])  # type: ignore[attr-defined]
+
     with _Quiet() as quiet:
         start = time.perf_counter()
-        summary = score_to_folder(scorer, [folder], out, batch_size=batch_size)
+        summary = score_to_folder(scorer, [folder], out, batch_size=batch_size,
+                                  progress=progress)
         seconds = time.perf_counter() - start
+    (first_utts, first_mb), (last_utts, last_mb) = over_run[len(over_run) // 2 - 1], over_run[-1]
+    growth = (last_mb - first_mb) * 1024 / max(last_utts - first_utts, 1)
     return {"utterances": summary.utterances, "encounters": summary.encounters,
             "failures": len(summary.failures), "seconds": round(seconds, 2),
             "utterances_per_second": round(summary.utterances / seconds, 1),
             "encounters_per_second": round(summary.encounters / seconds, 2),
-            "cpu_share_of_other_processes": quiet.other_share, "peak_rss_mb": _peak_mb()}
+            "cpu_share_of_other_processes": quiet.other_share, "peak_rss_mb": _peak_mb(),
+            "rss_mb_over_run": over_run, "rss_growth_kb_per_utterance": round(growth, 3)}
 
 
 def cpu() -> dict:
