@@ -121,7 +121,8 @@ class Errors(str, Enum):
         "libpangoft2-1.0-0), or print the HTML pages from a browser."
     )
     E052 = (
-        "[E052] {path}: the table already in the output folder cannot be read ({detail}). "
+        "[E052] {path}: the table already in the output folder cannot be read or does not "
+        "go with this run's columns ({detail}). "
         "Move it away, or score everything again with --force; this run's finished encounters "
         "are kept and the next run resumes from them."
     )

@@ -158,7 +158,7 @@ def _previous_rows(path: Path) -> Iterator[pd.DataFrame]:
 def _unreadable_is_e052(path: Path) -> Iterator[None]:
     try:
         yield
-    except (OSError, ValueError) as exc:  # parsers and pyarrow raise ValueError subclasses
+    except (OSError, ValueError, TypeError) as exc:  # pyarrow's errors are of these kinds
         raise CompassionError(Errors.E052, path, detail=type(exc).__name__) from None
 
 
@@ -330,6 +330,9 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
             for _ in event.encounter_ids:
                 unfinished[0][1] -= 1  # encounters come out in the order their sources were read
                 finish_sources()
+        if not sharded:  # a shard sees only some speakers: the merge checks the mapping
+            _check_roles_used(scorer.roles, (), summary, seen)
+        _write_tables(out, ext, checkpoint, previous)
     except KeyboardInterrupt:
         checkpoint.save()
         raise RunInterrupted(
@@ -338,9 +341,6 @@ def _score_locked(scorer: Scorer, paths: Iterable[str | Path], out: Path, *,
     except BaseException:
         checkpoint.save()
         raise
-    if not sharded:  # a shard sees only some speakers: the merge checks the mapping
-        _check_roles_used(scorer.roles, (), summary, seen)
-    _write_tables(out, ext, checkpoint, previous)
     checkpoint.clear()
     _write_failures(out, summary.failures)
     _write_run(out, scorer, summary)
@@ -368,11 +368,12 @@ def _write_tables(out: Path, ext: str, checkpoint: Checkpoint,
         old = previous.get(name)
         if old is not None and not scored:
             continue
-        # one frame of this run's rows, and nothing more: its own types (no conversions)
+        # only rows still in memory, one frame of this run's: they keep their own types
         schema = checkpoint.schema(name) if old is not None or checkpoint.shards() else None
         parts: Iterable[pd.DataFrame] = checkpoint.frames(name)
         if old is not None:
-            schema = _with_columns_of(old, schema)
+            with _unreadable_is_e052(old):  # or of types that do not go with this run's
+                schema = _with_columns_of(old, schema)
             parts = chain((without_encounters(f, scored) for f in _previous_rows(old)), parts)
         write_frames(parts, out / f"{name}{ext}", schema=schema, empty=empty_table(name))
 

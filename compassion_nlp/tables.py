@@ -393,7 +393,8 @@ def _nullable_ints(frame: pd.DataFrame) -> pd.DataFrame:
 
 def iter_table(path: str | Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
     """The rows of a table written by :func:`write_table`, ``chunk_rows`` at a time, read as
-    :func:`read_table` reads them (a table of any size, in bounded memory)."""
+    :func:`read_table` reads them (JSON Lines: each chunk's types from its own values), so a
+    table of any size is read in bounded memory."""
     path = check_table_path(path)
     ext = path.suffix.lower()
     if ext == ".parquet":
@@ -429,8 +430,8 @@ def write_frames(frames: Iterable[pd.DataFrame], path: str | Path, *,
 
     The table is what :func:`write_table` writes for the frames' concatenation. Every frame is
     given ``schema``'s columns and types (a column a frame lacks is empty); without a schema,
-    the first frame's. With no rows at all, ``empty`` is written (default: ``schema``'s empty
-    table).
+    the first frame's. With no rows at all, ``schema``'s empty table is written, or else
+    ``empty``.
     """
     path = check_table_path(path)
     ext = path.suffix.lower()
@@ -457,7 +458,7 @@ def write_frames(frames: Iterable[pd.DataFrame], path: str | Path, *,
                     else:
                         frame.to_json(handle, orient="records", lines=True, force_ascii=False)
         if not rows:
-            nothing = empty if empty is not None else template
+            nothing = template if template is not None else empty
             _write_frame(nothing if nothing is not None else pd.DataFrame(), tmp, ext)
 
     atomic_write(path, write)

@@ -370,6 +370,26 @@ def test_an_unreadable_table_in_the_folder_stops_the_run_before_any_scoring(
     assert not (out / CHECKPOINT_NAME).exists()
 
 
+def test_a_table_found_unreadable_while_writing_keeps_the_runs_encounters_for_the_next(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    source = _folder(tmp_path, 2)
+    out = tmp_path / "out"
+    score_to_folder(load(tiny_model_dir), [source / "c000.txt"], out, ext=".csv")
+    with open(out / "utterances.csv", "a", encoding="utf-8") as table:
+        table.write("a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z\n")  # header reads
+    with pytest.raises(CompassionError) as info:
+        score_to_folder(load(tiny_model_dir), [source], out, ext=".csv",
+                        checkpoint_every_s=3600)  # c001.txt is only in memory when it fails
+    assert info.value.code == "E052" and str(out / "utterances.csv") in str(info.value)
+    assert (out / CHECKPOINT_NAME).is_dir()
+    (out / "utterances.csv").unlink()
+    resumed = score_to_folder(load(tiny_model_dir), [source], out, ext=".csv")
+    assert (resumed.skipped, resumed.encounters) == (2, 0)
+    assert set(pd.read_csv(out / "utterances.csv")["encounter_id"]) == {"c001.txt"}
+    assert list(pd.read_csv(out / "encounters.csv")["encounter_id"]) == ["c000.txt", "c001.txt"]
+
+
 def test_the_tables_are_written_holding_one_chunk_of_rows_at_a_time(tmp_path: Path) -> None:
     import gc
     import weakref
