@@ -547,7 +547,9 @@ Beside the default model:
 
 Speed (ONNX Runtime int8, end to end, 1× / 4× / 16× workloads of
 `evaluation/benchmarks/scale.py`): {_onnx_end_to_end('scale-fast.json')} utterances/s, against
-{_onnx_end_to_end('scale.json')} for the default model.
+{_onnx_end_to_end('scale.json')} for the default model (each measured in its own run, on a
+processor whose speed varied by 10–20 % between runs: compare each with its own raw forward
+pass in `evaluation/README.md`).
 
 ## Limits
 
