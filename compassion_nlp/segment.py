@@ -166,11 +166,14 @@ def _spoken_decimal(doc: Doc, i: int) -> bool:
 
 
 def _token_rules(doc: Doc) -> None:
-    n = len(doc)
+    texts = [token.text for token in doc]  # ``doc[i]`` makes a new Token at every call
+    n = len(texts)
     for i in range(n - 1):
+        text = texts[i]
+        if texts[i + 1] not in _CAP_STARTERS and text[-1] != "." and text not in _ELLIPSES:
+            continue  # no rule below can apply here
         token = doc[i]
         nxt = doc[i + 1]
-        text = token.text
         if text == "." and i > 0:
             prev = doc[i - 1]
             if prev.whitespace_ == "" and nxt.is_alpha:
@@ -308,6 +311,8 @@ class UtteranceRules:
         _token_rules(doc)
         spans = [(sent.start, sent.end) for sent in doc.sents]
         for start, end in spans:
+            if end - start <= self.max_words:
+                continue  # fewer tokens than the cap, so fewer words
             words = [i for i in range(start, end) if _is_word(doc[i])]
             if len(words) <= self.max_words:
                 continue
@@ -353,10 +358,13 @@ def segmenter(config: ScoringConfig = DEFAULT_CONFIG) -> Language:
 def _utterances(turn: Turn, doc: Doc) -> tuple[Utterance, ...]:
     out: list[Utterance] = []
     for sent in doc.sents:
-        text = sent.text.strip()
-        if not text or all(t.is_punct or t.is_space for t in sent):
+        raw = sent.text
+        text = raw.strip()
+        # a letter or digit is in a token that is neither punctuation nor space
+        if not text or (not any(c.isalnum() for c in text)
+                         and all(t.is_punct or t.is_space for t in sent)):
             continue
-        start_char = sent.start_char + (len(sent.text) - len(sent.text.lstrip()))
+        start_char = sent.start_char + (len(raw) - len(raw.lstrip()))
         end_char = start_char + len(text)
         first, last = turn.piece_at(start_char), turn.piece_at(max(end_char - 1, start_char))
         index = len(out) + 1

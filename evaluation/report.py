@@ -298,9 +298,11 @@ def _large_files() -> str:
     return "\n".join(lines)
 
 
-def _spread(values: list[float] | None) -> str:
+def _spread(values: list[float] | None, digits: int = 0) -> str:
     """`` (lowest–highest)`` of repeated measurements; nothing for a single one."""
-    return f" ({min(values):,.0f}–{max(values):,.0f})" if values and len(values) > 1 else ""
+    if not values or len(values) < 2:
+        return ""
+    return f" ({min(values):,.{digits}f}–{max(values):,.{digits}f})"
 
 
 def _measured_with(data: dict, config: dict) -> str:
@@ -378,7 +380,11 @@ def _scale(name: str, config: dict, title: str = "", slower: str = LONG_INPUTS) 
         "Parquet tables); (c) the end-to-end process's peak resident memory"
         + (". A figure with a range in brackets is the median of that many runs, (a) and (b) "
            "alternating, with their lowest and highest; (c) is then the highest peak."
-           if any(run.get("raw_repeats") for run in data["runs"]) else "."), "",
+           if any(run.get("raw_repeats") for run in data["runs"]) else ".")
+        + (" (b)/(a) is the median of each end-to-end run's ratio to the raw run just before "
+           "it (a pair runs within seconds, at the host's speed of the moment); the ratio of "
+           "the two medians is in brackets after the range."
+           if any(run.get("end_to_end_vs_raw_repeats") for run in data["runs"]) else ""), "",
         "| backend | size | tokens per input | (a) raw utt/s | (b) end to end s | utt/s "
         "| encounters/s | (b)/(a) | (c) peak memory | other processes' CPU |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -393,7 +399,10 @@ def _scale(name: str, config: dict, title: str = "", slower: str = LONG_INPUTS) 
             f"{e2e['seconds']:,.1f} | "
             f"{e2e['utterances_per_second']:,.0f}{_spread(run.get('end_to_end_repeats'))} | "
             f"{e2e['encounters_per_second']:,.1f} | "
-            f"{run['end_to_end_vs_raw']:.2f} | {e2e['peak_rss_mb']:,.0f} MB | "
+            f"{run['end_to_end_vs_raw']:.2f}{_spread(run.get('end_to_end_vs_raw_repeats'), 2)}"
+            + (f" [{run['end_to_end_vs_raw_of_medians']:.2f}]"
+               if "end_to_end_vs_raw_of_medians" in run else "")
+            + f" | {e2e['peak_rss_mb']:,.0f} MB | "
             f"{other * 100:.1f} % |")
     by_config: dict[str, list[dict]] = {}
     for run in data["runs"]:
