@@ -26,6 +26,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .charts import COLOURS, Spread, bar_chart, histogram, series, timeline
@@ -258,6 +259,11 @@ class _Pages:
 
     results: Results
     redact: bool
+    # found once per run, not once per page (both would otherwise grow with the run's size)
+    _spreads: dict[tuple[str, str | None], Spread] = field(default_factory=dict, init=False,
+                                                            repr=False)
+    _role_rates: dict[str, dict[str, Spread]] = field(default_factory=dict, init=False,
+                                                      repr=False)
 
     @cached_property
     def people(self) -> dict[str, Person]:
@@ -305,10 +311,48 @@ class _Pages:
     def name(self, encounter_id: str, speaker: Any) -> str:
         return self.display_names.get((encounter_id, str(speaker)), str(speaker))
 
+    @cached_property
+    def rows_by_id(self) -> pd.DataFrame:
+        return self.rows.set_index("encounter_id")
+
+    @cached_property
+    def encounters_by_id(self) -> pd.DataFrame:
+        return self.results.encounters.set_index("encounter_id")
+
+    @cached_property
+    def positions(self) -> dict[str, dict[Any, np.ndarray]]:
+        """Each table's row positions per encounter: found once, not once per page (a run
+        with many encounters would otherwise search every table for each of them)."""
+        return {name: self.results.tables[name].groupby("encounter_id", sort=False).indices
+                for name in ("utterances", "cues", "highlights", "speakers")}
+
+    def rows_of(self, name: str, encounter_ids: str | list[str]) -> pd.DataFrame:
+        """The rows of table ``name`` of one or more encounters, in the table's order."""
+        ids = [encounter_ids] if isinstance(encounter_ids, str) else encounter_ids
+        found = [self.positions[name][e] for e in ids if e in self.positions[name]]
+        where = np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+        return self.results.tables[name].iloc[where]
+
+    def role_rates(self, role: str) -> dict[str, Spread]:
+        """Per responding label, the spread over encounters of the rate per 10 utterances of
+        the speakers in ``role`` (what a person page compares its person with)."""
+        if role not in self._role_rates:
+            sp = self.results.tables["speakers"]
+            groups = sp[sp["role"] == role].groupby("encounter_id")
+            said = groups["utterances"].sum().clip(lower=1)
+            self._role_rates[role] = {
+                label: Spread.of((groups[f"n_{label.lower()}"].sum() / said * 10).tolist())
+                for label in RESPONDING_LABELS}
+        return self._role_rates[role]
+
     def spread(self, column: str, setting: str | None = None) -> Spread:
         """The cohort's spread of a column (of the encounters in ``setting`` when given)."""
-        rows = self.rows if setting is None else self.rows[self.rows["setting"] == setting]
-        return Spread.of(rows[column].tolist()) if column in rows else Spread(0)
+        key = (column, setting)
+        if key not in self._spreads:
+            rows = self.rows if setting is None else self.rows[self.rows["setting"] == setting]
+            self._spreads[key] = Spread.of(rows[column].tolist()) if column in rows \
+                else Spread(0)
+        return self._spreads[key]
 
     def confidence(self, label: str, p: float) -> str:
         t = self.results.thresholds.get(label)
@@ -319,12 +363,9 @@ class _Pages:
     # -------------------------------------------------------- one encounter
 
     def encounter(self, encounter_id: str) -> dict[str, Any]:
-        t = self.results.tables
-        row = self.results.encounters.set_index("encounter_id").loc[encounter_id]
-        utt = t["utterances"][t["utterances"]["encounter_id"] == encounter_id]
-        cues = t["cues"][t["cues"]["encounter_id"] == encounter_id]
-        hl = t["highlights"][t["highlights"]["encounter_id"] == encounter_id]
-        spk = t["speakers"][t["speakers"]["encounter_id"] == encounter_id]
+        row = self.encounters_by_id.loc[encounter_id]
+        utt, cues, hl, spk = (self.rows_of(name, encounter_id)
+                              for name in ("utterances", "cues", "highlights", "speakers"))
         setting = str(row["setting"])
         components = [(COMPONENT_NAMES[c], _num(row.get(f"component_{c}")),
                        self.spread(f"component_{c}", setting)) for c in COMPONENT_WEIGHTS]
@@ -403,8 +444,8 @@ class _Pages:
         persons = [self.person_of[(encounter_id, s["raw"])] for s in tracks
                    if (encounter_id, s["raw"]) in self.person_of]
         return {
-            "id": encounter_id, "setting": row["setting"], "date": self.rows.set_index(
-                "encounter_id").loc[encounter_id, "date"],
+            "id": encounter_id, "setting": row["setting"],
+            "date": self.rows_by_id.loc[encounter_id, "date"],
             "folder": source_folder(encounter_id),
             "score": score, "unscorable": "" if _nan(row.get("unscorable")) else
             str(row.get("unscorable") or ""),
@@ -451,26 +492,22 @@ class _Pages:
     # -------------------------------------------------------- one person
 
     def person(self, person: Person) -> dict[str, Any]:
-        t = self.results.tables
-        rows = self.rows.set_index("encounter_id")
+        rows = self.rows_by_id
         ids = sorted(person.encounter_ids,
                      key=lambda e: (rows.loc[e, "date"] == "", rows.loc[e, "date"], e))
         dated = all(rows.loc[e, "date"] for e in ids)
         points = [(rows.loc[e, "date"] or str(i + 1), "../" + rows.loc[e, "page"],
                    _num(rows.loc[e, "compassion_score"])) for i, e in enumerate(ids)]
-        sp = t["speakers"]
-        mine = sp[(sp["speaker"].astype(str) == person.name) & sp["encounter_id"].isin(ids)]
-        cohort = sp[sp["role"] == person.role]
+        mine = self.rows_of("speakers", ids)
+        mine = mine[mine["speaker"].astype(str) == person.name]
+        cohort = self.role_rates(person.role)
         rates = []
         for label in RESPONDING_LABELS:
             n = f"n_{label.lower()}"
             own = mine[n].sum() / max(mine["utterances"].sum(), 1) * 10
-            others = cohort.groupby("encounter_id").apply(
-                lambda g, n=n: g[n].sum() / max(g["utterances"].sum(), 1) * 10,
-                include_groups=False)
             rates.append({"label": label, "words": LABEL_WORDS[label], "n": int(mine[n].sum()),
-                          "per_10": round(float(own), 3), "cohort": Spread.of(others.tolist())})
-        hl = t["highlights"][t["highlights"]["encounter_id"].isin(ids)]
+                          "per_10": round(float(own), 3), "cohort": cohort[label]})
+        hl = self.rows_of("highlights", ids)
         best = hl[(hl["kind"] == "exemplary") & (hl["speaker"].astype(str) == person.name)]
         best = best.sort_values("probability", ascending=False).head(5)
         missed = hl[hl["kind"] == "missed"]

@@ -20,16 +20,30 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .errors import CompassionError, Errors
 from .runfolder import CHECKPOINT_NAME, LOCK_NAME, _try_lock, lock_folder
-from .tables import TABLE_EXTENSIONS, TABLES, atomic_write, read_table, write_table, write_text
+from .tables import (
+    CHUNK_ROWS,
+    TABLE_EXTENSIONS,
+    TABLES,
+    atomic_write,
+    empty_table,
+    iter_table,
+    read_table,
+    write_frames,
+    write_table,
+    write_text,
+)
 
 SHARDS_FOLDER = "shards"
 SHARD_FILE = "shard.json"
@@ -168,13 +182,90 @@ def _load_shards(folders: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
     return sorted(shards, key=lambda s: s[1]["shard_index"])
 
 
-def _in_run_order(frame: pd.DataFrame, position: dict[str, int], last: int) -> pd.DataFrame:
-    """Rows sorted by the position of their encounter's source (stable: a shard's own order
-    is kept among the rows of one source)."""
-    if frame.empty:
-        return frame.reset_index(drop=True)
-    keys = frame["encounter_id"].astype(str).map(position).fillna(last)
-    return frame.iloc[keys.argsort(kind="stable").to_numpy()].reset_index(drop=True)
+def _run_positions(frame: pd.DataFrame, position: dict[str, int], last: int) -> np.ndarray:
+    """The position in the whole run of each row's source (``last`` when unknown)."""
+    return (frame["encounter_id"].astype(str).map(position).fillna(last)
+            .to_numpy(dtype=np.int64))
+
+
+Keyed = tuple[np.ndarray, pd.DataFrame]
+
+
+def _in_run_order(parts: list[Keyed]) -> Keyed:
+    """Rows sorted by their run position, stably: among equal positions, the earlier part's
+    rows first and each part's own order kept."""
+    keys = np.concatenate([k for k, _ in parts])
+    frame = pd.concat([f for _, f in parts], ignore_index=True)
+    order = keys.argsort(kind="stable")
+    return keys[order], frame.iloc[order].reset_index(drop=True)
+
+
+def _shard_rows(path: Path, position: dict[str, int], last: int,
+                chunk_rows: int) -> Iterator[Keyed]:
+    """A shard's table in run order, ``chunk_rows`` at a time with each row's position: read
+    as it streams when the table is in run order already (as a run scoring its sources in one
+    go writes it), else sorted in memory (the rows of this shard's table only)."""
+    keys = np.concatenate([_run_positions(f, position, last) for f in
+                           iter_table(path, chunk_rows, columns=["encounter_id"])]
+                          or [np.empty(0, dtype=np.int64)])
+    if (np.diff(keys) >= 0).all():
+        start = 0
+        for chunk in iter_table(path, chunk_rows):
+            yield keys[start:start + len(chunk)], chunk
+            start += len(chunk)
+        return
+    keys, frame = _in_run_order([(keys, read_table(path))])
+    for start in range(0, len(frame), chunk_rows):
+        yield keys[start:start + chunk_rows], frame.iloc[start:start + chunk_rows]
+
+
+def _merged(streams: list[Iterator[Keyed]]) -> Iterator[pd.DataFrame]:
+    """The rows of ``streams`` (each in run order) merged in run order, a chunk at a time:
+    among equal positions, the earlier stream's rows first."""
+    nothing = np.empty(0, dtype=np.int64)
+    held: list[tuple[np.ndarray, pd.DataFrame | None]] = [(nothing, None)] * len(streams)
+    live = set(range(len(streams)))
+
+    def more(s: int) -> None:  # stream s's next rows after those it holds, or its end
+        chunk = next(streams[s], None)
+        keys, frame = held[s]
+        if chunk is None:
+            live.discard(s)
+        elif frame is None or not len(keys):
+            held[s] = chunk
+        else:
+            held[s] = (np.concatenate([keys, chunk[0]]), pd.concat([frame, chunk[1]]))
+
+    for s in range(len(streams)):
+        while s in live and not len(held[s][0]):
+            more(s)
+    while live:
+        # a live stream's rows still to come are at or after the last position it holds
+        bound = min(held[s][0][-1] for s in live)
+        parts = []
+        for s, (keys, frame) in enumerate(held):
+            cut = int(np.searchsorted(keys, bound, side="left"))
+            if cut and frame is not None:
+                parts.append((keys[:cut], frame.iloc[:cut]))
+                held[s] = (keys[cut:], frame.iloc[cut:])
+        if parts:
+            yield _in_run_order(parts)[1]
+        for s in [s for s in live if held[s][0][-1] == bound]:
+            more(s)
+    rest = [(k, f) for k, f in held if f is not None and len(k)]
+    if rest:
+        yield _in_run_order(rest)[1]
+
+
+def _schema(paths: list[Path]) -> pa.Schema | None:
+    """The columns and types of the shards' tables together, as a concatenation of all
+    their rows has them (text tables: from every chunk's types)."""
+    if paths[0].suffix.lower() == ".parquet":
+        schemas = [pq.read_schema(p) for p in paths]
+    else:
+        schemas = [pa.Schema.from_pandas(chunk, preserve_index=False)
+                   for p in paths for chunk in iter_table(p)]
+    return pa.unify_schemas(schemas, promote_options="permissive") if schemas else None
 
 
 def merge_shards(paths: Iterable[str | Path], out: str | Path | None = None) -> MergeSummary:
@@ -212,15 +303,17 @@ def merge_shards(paths: Iterable[str | Path], out: str | Path | None = None) -> 
     summary = MergeSummary(shards=len(shards), out=out)
     out.mkdir(parents=True, exist_ok=True)
     with lock_folder(out):
+        # one table at a time, streamed: memory does not grow with the run's rows
+        chunk_rows = max(CHUNK_ROWS // len(shards), 4096)
         for name in TABLES:
-            frames = [read_table(folder / f"{name}{ext}") for folder, _ in shards]
-            frames = [f for f in frames if len(f)] or frames[:1]
-            table = _in_run_order(pd.concat(frames, ignore_index=True), position, last)
+            paths = [folder / f"{name}{ext}" for folder, _ in shards]
+            streams = [_shard_rows(p, position, last, chunk_rows) for p in paths]
+            rows = write_frames(_merged(streams), out / f"{name}{ext}", schema=_schema(paths),
+                                empty=empty_table(name))
             if name == "encounters":
-                summary.encounters = len(table)
+                summary.encounters = rows
             elif name == "utterances":
-                summary.utterances = len(table)
-            write_table(table, out / f"{name}{ext}")
+                summary.utterances = rows
         failures = pd.concat([pd.read_csv(folder / "failures.csv", dtype=str,
                                           keep_default_na=False)
                               for folder, _ in shards], ignore_index=True)

@@ -391,24 +391,26 @@ def _nullable_ints(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(dict.fromkeys(present, "Int64")) if present else frame
 
 
-def iter_table(path: str | Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+def iter_table(path: str | Path, chunk_rows: int = CHUNK_ROWS, *,
+               columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
     """The rows of a table written by :func:`write_table`, ``chunk_rows`` at a time, read as
     :func:`read_table` reads them (JSON Lines: each chunk's types from its own values), so a
-    table of any size is read in bounded memory."""
+    table of any size is read in bounded memory; only ``columns`` when given."""
     path = check_table_path(path)
     ext = path.suffix.lower()
     if ext == ".parquet":
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=columns):
             yield pa.Table.from_batches([batch]).to_pandas()
         return
     if ext == ".csv":
-        with pd.read_csv(path, dtype=_CSV_TYPES, chunksize=chunk_rows) as reader:
+        with pd.read_csv(path, dtype=_CSV_TYPES, chunksize=chunk_rows,
+                         usecols=columns) as reader:
             yield from reader
         return
     with pd.read_json(path, orient="records", lines=True, dtype=False, convert_dates=False,
                       chunksize=chunk_rows) as reader:
         for chunk in reader:
-            yield _nullable_ints(chunk)
+            yield _nullable_ints(chunk if columns is None else chunk[columns])
 
 
 def table_columns(path: str | Path) -> list[str]:

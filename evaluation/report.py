@@ -263,10 +263,34 @@ Encoders and input framings on the earlier dev split (`python training/compare.p
 
 {_scale("scale-consultations.json", config)}
 
+{_merge()}
+
 {_backends()}
 
 {_fast_model(results)}
 """
+
+
+def _merge() -> str:
+    """Merging the shards of a large run: time and memory (``benchmarks/merge.py``)."""
+    path = HERE / "benchmarks" / "merge.json"
+    if not path.exists():
+        return ""
+    d = json.loads(path.read_text())
+    w, m = d["workload"], d["merge"]
+    return "\n".join([
+        "### Merging shards", "",
+        f"`compassion-nlp merge` of a run scored in {d['shards']} shards ({w['scale']}× "
+        f"{w['base_utterances']:,} utterances resampled as for the scale tables: "
+        f"{w['encounters']:,} encounters, {w['utterances']:,} utterances; "
+        f"{d['ext'].lstrip('.')} tables, the shards' utterance tables "
+        f"{d['shard_table_megabytes']['utterances']} MB on disk), in a fresh process on "
+        f"{_processor(d['machine'])}: {m['seconds']:.1f} s, resident memory "
+        f"{m['rss_mb_before']:,.0f} MB before merging (the package imported) and a peak of "
+        f"{m['peak_rss_mb']:,.0f} MB. The merge reads each shard's tables a chunk at a time "
+        "and writes the merged tables as it goes (a shard table out of run order, as a run "
+        "that added files leaves it, is sorted in memory: that shard's rows only).", "",
+        f"Command: `{d['command']}`." + (f" {d['note']}" if d.get("note") else "")])
 
 
 def _large_files() -> str:

@@ -6,11 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from compassion_nlp import load
+from compassion_nlp import shards as shards_module
 from compassion_nlp.cli import app
 from compassion_nlp.errors import CompassionError
 from compassion_nlp.outputs import score_to_folder
@@ -85,6 +87,58 @@ def test_three_shards_merge_into_the_tables_of_a_single_run(
     for key in ("model", "config", "sources", "encounters_scored", "utterances_scored",
                 "failures"):
         assert run[key] == single_run[key], key
+
+
+@pytest.mark.parametrize("ext", [".parquet", ".csv", ".jsonl"])
+def test_shards_that_added_a_file_merge_into_the_tables_of_a_single_run(
+    tiny_model_dir: Path, tmp_path: Path, ext: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shard run adding a file to its folder writes that file's rows after the earlier
+    ones, out of run order: the merge sorts that shard's table and streams the others."""
+    source = corpus(tmp_path, n=6)
+    scorer = load(tiny_model_dir, precision="float32")
+    out = tmp_path / "sharded"
+    for _ in range(2):  # the second time with a file that comes first in the run
+        for i in range(2):
+            score_to_folder(scorer, [source], out, ext=ext, num_shards=2, shard_index=i)
+        (source / "a00.txt").write_text(TRANSCRIPT.replace("Good morning", "Hello again"))
+    single = score_to_folder(scorer, [source], tmp_path / "single", ext=ext)
+    read_whole: list[Path] = []
+    real = shards_module.read_table
+    monkeypatch.setattr(shards_module, "read_table",
+                        lambda path: read_whole.append(path) or real(path))
+    merged = merge_shards([out])
+    assert (merged.encounters, merged.utterances) == (single.encounters, single.utterances)
+    expected, got = tables(tmp_path / "single", ext), tables(out, ext)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(got[name], expected[name], obj=name)
+    added = shard_folder(out, 2, shard_of("a00.txt", 2))
+    assert {path.parent for path in read_whole} == {added}
+
+
+def test_merging_shards_in_run_order_is_a_stable_sort_of_all_their_rows() -> None:
+    """Streams of rows in run order, in chunks of any size (empty ones too), with positions
+    shared between streams: merged as one stable sort of the streams' rows one after another
+    would order them."""
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        streams, frames = [], []
+        for s in range(int(rng.integers(1, 5))):
+            keys = np.sort(rng.integers(0, 9, int(rng.integers(0, 40))))
+            frame = pd.DataFrame({"stream": s, "row": np.arange(len(keys))})
+            cuts = np.sort(rng.integers(0, len(keys) + 1, int(rng.integers(0, 6))))
+            bounds = [0, *cuts.tolist(), len(keys)]
+            streams.append(iter([(keys[a:b], frame.iloc[a:b]) for a, b in
+                                 zip(bounds, bounds[1:], strict=False)]))
+            frames.append((keys, frame))
+        got = list(shards_module._merged(streams))
+        keys = np.concatenate([k for k, _ in frames])
+        expected = pd.concat([f for _, f in frames], ignore_index=True).iloc[
+            keys.argsort(kind="stable")].reset_index(drop=True)
+        if not len(expected):
+            assert got == []
+            continue
+        pd.testing.assert_frame_equal(pd.concat(got, ignore_index=True), expected)
 
 
 def test_a_role_mapping_is_checked_over_all_shards(tiny_model_dir: Path, tmp_path: Path) -> None:
