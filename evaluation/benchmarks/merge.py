@@ -7,6 +7,11 @@ them in a fresh process and records the merge's wall time, its resident memory b
 (the package imported) and its peak, and the rows merged. The model only decides how long the
 scoring takes, not what the merge holds: a tiny model is fine.
 
+With ``--work DIR`` the workload (``DIR/in``, ``DIR/workload.json``) and the scored shards
+(``DIR/out``) are kept, and a later run with the same ``--work`` merges them again without
+scoring: to compare the merge of two versions of the code on the same shards, run this script
+from a checkout of each (it runs the code of the repository it sits in).
+
 Usage:
     python evaluation/benchmarks/merge.py --scale 64 --shards 4 --model <model folder> \\
         --results evaluation/benchmarks/merge.json
@@ -58,21 +63,29 @@ def main() -> None:
     parser.add_argument("--ext", default=".parquet", choices=(".parquet", ".csv", ".jsonl"))
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--results", type=Path, default=HERE / "merge.json")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="keep the workload and shards here; reuse them when already there")
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        workload = build(args.shared, args.base, [args.scale], root / "in", args.seed)
+        root = args.work or Path(tmp)
         folder, out = root / "in" / f"x{args.scale}", root / "out"
+        scored = None
+        if (root / "workload.json").is_file():
+            workload = {int(k): v for k, v in
+                        json.loads((root / "workload.json").read_text()).items()}
+        else:
+            workload = build(args.shared, args.base, [args.scale], root / "in", args.seed)
+            (root / "workload.json").write_text(json.dumps(workload))
+            start = time.perf_counter()
+            for i in range(args.shards):
+                subprocess.run([sys.executable, "-m", "compassion_nlp", "score", str(folder),
+                                "--out", str(out), "--model", str(args.model),
+                                "--table-format", args.ext.lstrip("."), "--num-shards",
+                                str(args.shards), "--shard-index", str(i)],
+                               env=env, check=False, capture_output=True)
+            scored = round(time.perf_counter() - start, 1)
         print(json.dumps(workload), flush=True)
-        start = time.perf_counter()
-        for i in range(args.shards):
-            subprocess.run([sys.executable, "-m", "compassion_nlp", "score", str(folder),
-                            "--out", str(out), "--model", str(args.model), "--table-format",
-                            args.ext.lstrip("."), "--num-shards", str(args.shards),
-                            "--shard-index", str(i)],
-                           env=env, check=False, capture_output=True)
-        scored = time.perf_counter() - start
         done = subprocess.run([sys.executable, "-c", CHILD, str(out)], env=env,
                               capture_output=True, text=True)
         if done.returncode != 0:
@@ -89,7 +102,7 @@ def main() -> None:
                     "processor": platform.processor() or platform.machine()},
         "model": model_stamp(args.model), "date": time.strftime("%Y-%m-%d"),
         "workload": {"scale": args.scale, "base_utterances": args.base, **workload[args.scale]},
-        "shards": args.shards, "ext": args.ext, "scoring_seconds": round(scored, 1),
+        "shards": args.shards, "ext": args.ext, "scoring_seconds": scored,
         "shard_table_megabytes": sizes, "merge": merge,
     }
     print(json.dumps(result, indent=2))
