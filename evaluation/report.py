@@ -265,6 +265,8 @@ Encoders and input framings on the earlier dev split (`python training/compare.p
 
 {_merge()}
 
+{_reports()}
+
 {_backends()}
 
 {_fast_model(results)}
@@ -290,6 +292,25 @@ def _merge() -> str:
         f"{m['peak_rss_mb']:,.0f} MB. The merge reads each shard's tables a chunk at a time "
         "and writes the merged tables as it goes (a shard table out of run order, as a run "
         "that added files leaves it, is sorted in memory: that shard's rows only).", "",
+        f"Command: `{d['command']}`." + (f" {d['note']}" if d.get("note") else "")])
+
+
+def _reports() -> str:
+    """Feedback reports of a large run: time and memory (``benchmarks/reports.py``)."""
+    path = HERE / "benchmarks" / "reports.json"
+    if not path.exists():
+        return ""
+    d = json.loads(path.read_text())
+    rows = [f"| {r['scale']}× | {r['encounters']:,} | {r['utterances']:,} | "
+            f"{r['person_pages']} | {r['seconds']:,.1f} | {r['ms_per_encounter']:.1f} | "
+            f"{r['peak_rss_mb']:,.0f} MB |" for r in d["runs"]]
+    return "\n".join([
+        "### Feedback reports of a large run", "",
+        "`compassion-nlp report` (the encounter, person and cohort pages) on runs resampled as "
+        f"for the scale tables, each in a fresh process on {_processor(d['machine'])}; the "
+        "tables are read whole, so memory grows with the run:", "",
+        "| size | encounters | utterances | person pages | seconds | ms per encounter page "
+        "| peak memory |", "|---|---|---|---|---|---|---|", *rows, "",
         f"Command: `{d['command']}`." + (f" {d['note']}" if d.get("note") else "")])
 
 
