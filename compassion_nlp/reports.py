@@ -21,6 +21,8 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -35,7 +37,15 @@ from .errors import CompassionError, Errors
 from .measures import component_words
 from .model import EXPRESSING_ROLES, LABELS, RESPONDING_LABELS, RESPONDING_ROLES
 from .redact import GENERIC, Redactor
-from .tables import TABLE_EXTENSIONS, TABLES, read_table, write_table, write_text
+from .tables import (
+    TABLE_EXTENSIONS,
+    TABLES,
+    iter_table,
+    read_table,
+    table_columns,
+    write_table,
+    write_text,
+)
 from .version import __version__
 
 #: a label or cue whose calibrated probability is this close to its threshold is marked
@@ -96,6 +106,8 @@ class Results:
     folder: Path
     tables: dict[str, pd.DataFrame]
     run: dict[str, Any]
+    #: the utterances table's file, when ``tables`` leaves it out (read a chunk at a time)
+    utterances_file: Path | None = None
 
     @property
     def encounters(self) -> pd.DataFrame:
@@ -116,8 +128,9 @@ class Results:
         return dict(self.run.get("model", {}).get("card") or {})
 
 
-def load_results(folder: str | Path) -> Results:
-    """Read the tables and ``run.json`` that ``compassion-nlp score`` wrote into ``folder``.
+def load_results(folder: str | Path, *, utterances: bool = True) -> Results:
+    """Read the tables and ``run.json`` that ``compassion-nlp score`` wrote into ``folder``
+    (without ``utterances``, the largest table stays on disk: ``Results.utterances_file``).
 
     Raises:
         CompassionError: E050 when the folder holds no complete set of tables.
@@ -139,15 +152,77 @@ def load_results(folder: str | Path) -> Results:
         raise CompassionError(Errors.E050, run_path, detail=f"unreadable ({exc})") from None
     tables = {}
     for name, path in paths.items():
-        try:
+        if name == "utterances" and not utterances:
+            continue
+        with _unreadable_is_e050(path):
             tables[name] = read_table(path)
-        except Exception as exc:  # noqa: BLE001 - any reader error names the file
-            raise CompassionError(Errors.E050, path, detail=f"unreadable "
-                                  f"({type(exc).__name__})") from None
-    for name in ("utterances", "cues", "highlights", "speakers"):
         tables[name]["encounter_id"] = tables[name]["encounter_id"].astype(str)
-    tables["encounters"]["encounter_id"] = tables["encounters"]["encounter_id"].astype(str)
-    return Results(folder, tables, run)
+    return Results(folder, tables, run,
+                   utterances_file=None if utterances else paths["utterances"])
+
+
+@contextmanager
+def _unreadable_is_e050(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - any reader error names the file
+        raise CompassionError(Errors.E050, path, detail=f"unreadable "
+                              f"({type(exc).__name__})") from None
+
+
+def _by_encounter(results: Results, pages: _Pages) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each encounter's utterance rows, in the order of the encounters table: read a chunk at
+    a time when the table holds each encounter's rows together and in that order (as a run
+    writes them), else from the whole table."""
+    order = list(results.encounters["encounter_id"])
+    path = results.utterances_file
+    if path is not None and not _grouped_in_order(path, order):
+        with _unreadable_is_e050(path):
+            table = read_table(path)
+        table["encounter_id"] = table["encounter_id"].astype(str)
+        results.tables["utterances"], results.utterances_file, path = table, None, None
+    if path is None:
+        for encounter_id in order:
+            yield encounter_id, pages.rows_of("utterances", encounter_id)
+        return
+    groups = _groups(path)
+    found = next(groups, None)
+    for encounter_id in order:
+        if found is not None and found[0] == encounter_id:
+            yield found
+            found = next(groups, None)
+        else:
+            yield encounter_id, pd.DataFrame(columns=table_columns(path))
+
+
+def _grouped_in_order(path: Path, order: list[str]) -> bool:
+    """Whether the table at ``path`` holds each encounter's rows together, encounters in
+    ``order`` (encounters without rows left out)."""
+    runs: list[str] = []
+    with _unreadable_is_e050(path):
+        for chunk in iter_table(path, columns=["encounter_id"]):
+            ids = chunk["encounter_id"].astype(str)
+            runs += [e for e in ids[ids.ne(ids.shift())] if not runs or e != runs[-1]]
+    present = set(runs)
+    return len(present) == len(runs) and [e for e in order if e in present] == runs
+
+
+def _groups(path: Path) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The rows of a table whose encounters' rows are together, one encounter at a time."""
+    current, parts = None, []
+    with _unreadable_is_e050(path):
+        for chunk in iter_table(path):
+            chunk["encounter_id"] = chunk["encounter_id"].astype(str)
+            ids = chunk["encounter_id"]
+            starts = np.flatnonzero(ids.ne(ids.shift()).to_numpy())
+            for a, b in zip(starts, [*starts[1:], len(chunk)], strict=True):
+                if ids.iat[a] != current:
+                    if parts:
+                        yield current, pd.concat(parts)  # type: ignore[misc]
+                    current, parts = ids.iat[a], []
+                parts.append(chunk.iloc[a:b])
+    if parts:
+        yield current, pd.concat(parts)  # type: ignore[misc]
 
 
 # ---------------------------------------------------------------- the numbers on the pages
@@ -264,6 +339,8 @@ class _Pages:
                                                             repr=False)
     _role_rates: dict[str, dict[str, Spread]] = field(default_factory=dict, init=False,
                                                       repr=False)
+    _positions: dict[str, dict[Any, np.ndarray]] = field(default_factory=dict, init=False,
+                                                         repr=False)
 
     @cached_property
     def people(self) -> dict[str, Person]:
@@ -319,17 +396,14 @@ class _Pages:
     def encounters_by_id(self) -> pd.DataFrame:
         return self.results.encounters.set_index("encounter_id")
 
-    @cached_property
-    def positions(self) -> dict[str, dict[Any, np.ndarray]]:
-        """Each table's row positions per encounter: found once, not once per page (a run
-        with many encounters would otherwise search every table for each of them)."""
-        return {name: self.results.tables[name].groupby("encounter_id", sort=False).indices
-                for name in ("utterances", "cues", "highlights", "speakers")}
-
     def rows_of(self, name: str, encounter_ids: str | list[str]) -> pd.DataFrame:
         """The rows of table ``name`` of one or more encounters, in the table's order."""
+        if name not in self._positions:  # found once, not once per page
+            self._positions[name] = self.results.tables[name].groupby(
+                "encounter_id", sort=False).indices
+        positions = self._positions[name]
         ids = [encounter_ids] if isinstance(encounter_ids, str) else encounter_ids
-        found = [self.positions[name][e] for e in ids if e in self.positions[name]]
+        found = [positions[e] for e in ids if e in positions]
         where = np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
         return self.results.tables[name].iloc[where]
 
@@ -362,10 +436,13 @@ class _Pages:
 
     # -------------------------------------------------------- one encounter
 
-    def encounter(self, encounter_id: str) -> dict[str, Any]:
+    def encounter(self, encounter_id: str, utt: pd.DataFrame | None = None) -> dict[str, Any]:
+        """One encounter page's numbers (``utt``: its utterance rows, when already read)."""
         row = self.encounters_by_id.loc[encounter_id]
-        utt, cues, hl, spk = (self.rows_of(name, encounter_id)
-                              for name in ("utterances", "cues", "highlights", "speakers"))
+        if utt is None:
+            utt = self.rows_of("utterances", encounter_id)
+        cues, hl, spk = (self.rows_of(name, encounter_id)
+                         for name in ("cues", "highlights", "speakers"))
         setting = str(row["setting"])
         components = [(COMPONENT_NAMES[c], _num(row.get(f"component_{c}")),
                        self.spread(f"component_{c}", setting)) for c in COMPONENT_WEIGHTS]
@@ -614,8 +691,8 @@ def write_reports(results: str | Path | Results, out: str | Path, *, redact: boo
             placeholders (:mod:`compassion_nlp.redact`).
         pdf: also write a PDF of each encounter and person page (needs the ``pdf`` extra).
     """
-    if not isinstance(results, Results):
-        results = load_results(results)
+    if not isinstance(results, Results):  # the utterances are read one encounter at a time
+        results = load_results(results, utterances=False)
     out = Path(out)
     if pdf:
         check_pdf()
@@ -625,9 +702,10 @@ def write_reports(results: str | Path | Results, out: str | Path, *, redact: boo
     card = _card(results)
     common = {"card": card, "redacted": redact, "model": results.run.get("model", {})}
     encounter_page = env.get_template("encounter.html.j2")
-    for encounter_id in results.encounters["encounter_id"]:
+    for encounter_id, utterances in _by_encounter(results, pages):
         path = out / "encounters" / page_name(encounter_id)
-        html = encounter_page.render(e=pages.encounter(encounter_id), root="../", **common)
+        html = encounter_page.render(e=pages.encounter(encounter_id, utterances), root="../",
+                                     **common)
         summary.encounters.append(write_text(path, html))
     person_page = env.get_template("person.html.j2")
     for person in pages.people.values():

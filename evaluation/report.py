@@ -307,8 +307,9 @@ def _reports() -> str:
     return "\n".join([
         "### Feedback reports of a large run", "",
         "`compassion-nlp report` (the encounter, person and cohort pages) on runs resampled as "
-        f"for the scale tables, each in a fresh process on {_processor(d['machine'])}; the "
-        "tables are read whole, so memory grows with the run:", "",
+        f"for the scale tables, each in a fresh process on {_processor(d['machine'])}. The "
+        "utterances are read a chunk at a time, one encounter's rows per page; the other "
+        "tables (a few rows per encounter, and the cues) are held whole:", "",
         "| size | encounters | utterances | person pages | seconds | ms per encounter page "
         "| peak memory |", "|---|---|---|---|---|---|---|", *rows, "",
         f"Command: `{d['command']}`." + (f" {d['note']}" if d.get("note") else "")])

@@ -32,7 +32,7 @@ from compassion_nlp.reports import (
     write_reports,
 )
 from compassion_nlp.scoring import ScoredEncounter
-from compassion_nlp.tables import TABLES, read_table, write_table
+from compassion_nlp.tables import TABLES, iter_table, read_table, write_table
 
 CONSULTATION = """\
 Doctor [00:00:01]: Good morning. What brings you in today?
@@ -370,3 +370,38 @@ def test_a_chat_date_header_dates_the_encounter(tmp_path: Path) -> None:
     (tmp_path / "visit.cha").write_text(chat)
     [enc] = read(tmp_path / "visit.cha")
     assert enc.metadata["date"] == "2019-03-05"
+
+
+@pytest.mark.parametrize("ext", [".csv", ".parquet", ".jsonl"])
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_pages_read_the_utterances_one_encounter_at_a_time_and_match_the_whole_table(
+    cohort: Path, tmp_path: Path, ext: str, shuffled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a folder, the utterances table is read a chunk at a time (the run's memory does not
+    grow with it) when it holds each encounter's rows together in the encounters' order, as
+    a run writes it; otherwise whole. The pages are those of the whole table either way."""
+    import compassion_nlp.reports as reports
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for name in TABLES:
+        table = read_table(cohort / f"{name}.csv")
+        if shuffled and name == "utterances":  # the last encounter's rows first
+            last = table["encounter_id"] == table["encounter_id"].iloc[-1]
+            table = pd.concat([table[last], table[~last]], ignore_index=True)
+        write_table(table, folder / f"{name}{ext}")
+    (folder / "run.json").write_text((cohort / "run.json").read_text())
+    whole = write_reports(load_results(folder), tmp_path / "whole")
+    read_whole: list[Path] = []
+    real = reports.read_table
+    monkeypatch.setattr(reports, "read_table",
+                        lambda path: read_whole.append(Path(path).name) or real(path))
+    monkeypatch.setattr(reports, "iter_table",  # chunks of 2 rows: encounters span chunks
+                        lambda path, chunk_rows=2, **kw: iter_table(path, 2, **kw))
+    streamed = write_reports(folder, tmp_path / "streamed")
+    assert ("utterances" + ext in read_whole) == shuffled
+    pages = [*whole.encounters, *whole.people, whole.index]
+    assert len(streamed.encounters) == 3
+    for page in pages:
+        assert (tmp_path / "streamed" / page.relative_to(tmp_path / "whole")).read_bytes() \
+            == page.read_bytes(), page.name

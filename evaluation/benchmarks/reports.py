@@ -35,11 +35,11 @@ from scale import _shown, build, cpu, model_stamp  # noqa: E402
 CHILD = """
 import json, resource, shutil, sys, time
 from pathlib import Path
-from compassion_nlp.reports import load_results, write_reports
+from compassion_nlp.reports import write_reports
 out = Path(sys.argv[2])
 shutil.rmtree(out, ignore_errors=True)
 start = time.perf_counter()
-summary = write_reports(load_results(sys.argv[1]), out)
+summary = write_reports(sys.argv[1], out)  # as compassion-nlp report does
 seconds = time.perf_counter() - start
 print(json.dumps({"seconds": round(seconds, 1), "encounter_pages": len(summary.encounters),
                   "person_pages": len(summary.people),
