@@ -273,6 +273,11 @@ Encoders and input framings on the earlier dev split (`python training/compare.p
 """
 
 
+def _command(data: dict) -> str:
+    """A stored benchmark's command, and the note written beside it."""
+    return f"Command: `{data['command']}`." + (f" {data['note']}" if data.get("note") else "")
+
+
 def _merge() -> str:
     """Merging the shards of a large run: time and memory (``benchmarks/merge.py``)."""
     path = HERE / "benchmarks" / "merge.json"
@@ -292,7 +297,7 @@ def _merge() -> str:
         f"{m['peak_rss_mb']:,.0f} MB. The merge reads each shard's tables a chunk at a time "
         "and writes the merged tables as it goes (a shard table out of run order, as a run "
         "that added files leaves it, is sorted in memory: that shard's rows only).", "",
-        f"Command: `{d['command']}`." + (f" {d['note']}" if d.get("note") else "")])
+        _command(d)])
 
 
 def _reports() -> str:
@@ -312,7 +317,7 @@ def _reports() -> str:
         "tables (a few rows per encounter, and the cues) are held whole:", "",
         "| size | encounters | utterances | person pages | seconds | ms per encounter page "
         "| peak memory |", "|---|---|---|---|---|---|---|", *rows, "",
-        f"Command: `{d['command']}`." + (f" {d['note']}" if d.get("note") else "")])
+        _command(d)])
 
 
 def _large_files() -> str:
@@ -479,7 +484,7 @@ def _scale(name: str, config: dict, title: str = "", slower: str = LONG_INPUTS) 
               f"its slowest size ({'met' if speed >= 350 else 'not met'}"
               + ("" if speed >= 350 else f": {slower}") + "); peak memory ≤ 1.5 GB — highest "
               f"{peak:,.0f} MB ({'met' if peak <= 1536 else 'not met'}).", "",
-              f"Command: `{data['command']}`." + (f" {data['note']}" if data.get("note") else "")]
+              _command(data)]
     return "\n".join(lines)
 
 
