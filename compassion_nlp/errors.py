@@ -8,6 +8,8 @@ data and messages end up in logs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 
@@ -209,6 +211,19 @@ def check_option(option: str, value: float | None, *, integer: bool = False) -> 
     if value <= 0 or (integer and not whole):
         rule = "a positive whole number" if integer else "a positive number"
         raise CompassionError(Errors.E024, option=option, rule=rule, value=value)
+
+
+@contextmanager
+def unreadable_as(code: Errors, path: str | Path, *,
+                  catch: tuple[type[Exception], ...] = (Exception,),
+                  detail: str = "{name}") -> Iterator[None]:
+    """Raise ``code`` naming ``path`` for an exception of ``catch`` inside the block, with its
+    type in ``detail`` and never its text (a reader's message may quote the transcript)."""
+    try:
+        yield
+    except catch as exc:
+        raise CompassionError(code, path, detail=detail.format(name=type(exc).__name__)) \
+            from None
 
 
 def internal_error(path: str | Path, exc: BaseException) -> CompassionError:

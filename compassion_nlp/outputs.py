@@ -39,7 +39,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .decoding import DEFAULT_MAX_MB
-from .errors import CompassionError, Errors, RunInterrupted, Warnings, check_option
+from .errors import (
+    CompassionError,
+    Errors,
+    RunInterrupted,
+    Warnings,
+    check_option,
+    unreadable_as,
+)
 from .model import Encounter, Role, Setting, utterances_dataframe
 from .pipeline import read_sources
 from .readers import Source, check_format, discover
@@ -154,12 +161,9 @@ def _previous_rows(path: Path) -> Iterator[pd.DataFrame]:
         yield from iter_table(path)
 
 
-@contextlib.contextmanager
-def _unreadable_is_e052(path: Path) -> Iterator[None]:
-    try:
-        yield
-    except (OSError, ValueError, TypeError) as exc:  # pyarrow's errors are of these kinds
-        raise CompassionError(Errors.E052, path, detail=type(exc).__name__) from None
+def _unreadable_is_e052(path: Path) -> contextlib.AbstractContextManager[None]:
+    # pyarrow's errors are of these kinds
+    return unreadable_as(Errors.E052, path, catch=(OSError, ValueError, TypeError))
 
 
 def score_to_folder(

@@ -22,7 +22,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -33,7 +33,7 @@ import pandas as pd
 
 from .charts import COLOURS, Spread, bar_chart, histogram, series, timeline
 from .config import COMPONENT_WEIGHTS, ScoringConfig
-from .errors import CompassionError, Errors
+from .errors import CompassionError, Errors, unreadable_as
 from .measures import component_words
 from .model import EXPRESSING_ROLES, LABELS, RESPONDING_LABELS, RESPONDING_ROLES
 from .redact import GENERIC, Redactor
@@ -161,13 +161,9 @@ def load_results(folder: str | Path, *, utterances: bool = True) -> Results:
                    utterances_file=None if utterances else paths["utterances"])
 
 
-@contextmanager
-def _unreadable_is_e050(path: Path) -> Iterator[None]:
-    try:
-        yield
-    except Exception as exc:  # noqa: BLE001 - any reader error names the file
-        raise CompassionError(Errors.E050, path, detail=f"unreadable "
-                              f"({type(exc).__name__})") from None
+def _unreadable_is_e050(path: Path) -> AbstractContextManager[None]:
+    # any reader error names the file
+    return unreadable_as(Errors.E050, path, detail="unreadable ({name})")
 
 
 def _by_encounter(results: Results, pages: _Pages) -> Iterator[tuple[str, pd.DataFrame]]:
