@@ -692,11 +692,12 @@ def _generalisation(config: dict) -> str:
     if not path.exists():
         return "_(not run: `python evaluation/classifier/generalisation.py report`)_"
     body = path.read_text().replace("## ", "### ").rstrip()
+    body, tried, rest = body.partition("\n\n### Tried, not shipped")
     return ("`evaluation/classifier/generalisation.py` trains each configuration and tests it "
             "on the real test split, pooled and per source, and on the behavioural suite "
             "(`evaluation/behaviour/suite.jsonl`: single utterances written for this purpose "
             "and kept out of training; exact match of the label set). Every run: "
-            "`bash evaluation/reproduce.sh`.\n\n" + body + _shipped(config))
+            "`bash evaluation/reproduce.sh`.\n\n" + body + _shipped(config) + tried + rest)
 
 
 def _training_rows_note(results: dict, config: dict) -> str:

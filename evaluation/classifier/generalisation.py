@@ -325,7 +325,59 @@ def report() -> str:
                 + " | ".join(_f(m["labels"][x]["f1"]) if m["labels"][x]["support"] else "–"
                              for x in LABELS) + " |"
             )
+    hybrid = _load("hybrid")
+    if hybrid:
+        lines += ["", *_hybrid_report(hybrid)]
     return "\n".join(lines) + "\n"
+
+
+def _hybrid_report(h: dict) -> list[str]:
+    """The shipped model mixed with TF-IDF + LR (hybrid.py): tried, not shipped."""
+    alone, mixed = h["transformer_alone"], h
+    weights = ", ".join(f"{x} {w:g}" for x, w in h["weights"].items())
+    lines = ["## Tried, not shipped: the model's probabilities mixed with TF-IDF + LR", "",
+             f"`python evaluation/classifier/hybrid.py` mixes `{h['model']}`'s calibrated "
+             "probabilities with the TF-IDF + LR baseline's, per label, with the transformer's "
+             "weight and the threshold that give the best dev F1 (weights: "
+             f"{weights}; 1 = the model alone).", "",
+             "| | test macro-F1 | " + " | ".join(f"test {x} F1" for x in LABELS)
+             + " | behavioural suite | " + " | ".join(SOURCES) + " |",
+             "|---|---|" + "---|" * (len(LABELS) + 1 + len(SOURCES))]
+    for name, r in (("the model alone", alone), ("mixed", mixed)):
+        pooled, by = r["test"]["pooled"], r["test"]["by_source"]
+        lines.append(
+            f"| {name} | {_f(pooled['macro_f1'])} | "
+            + " | ".join(_ci(pooled["labels"][x]) for x in LABELS)
+            + f" | {r['behaviour']['exact_match']:.3f} | "
+            + " | ".join(_f(by[s]["macro_f1_supported"]) if s in by else "–" for s in SOURCES)
+            + " |")
+    worse = [s for s in SOURCES if s in alone["test"]["by_source"]
+             and mixed["test"]["by_source"][s]["macro_f1_supported"]
+             < alone["test"]["by_source"][s]["macro_f1_supported"]]
+    lines += ["", "TF-IDF + LR alone, trained without each clinical source and tested on its "
+              "test encounters (macro-F1, labels with ≥ "
+              f"{MIN_SUPPORT} test positives):", "",
+              "| held-out source | LOSO macro-F1 | in-domain macro-F1 | gap |",
+              "|---|---|---|---|"]
+    for source, r in h["tfidf_loso"].items():
+        held, inside = r["loso"]["macro_f1_supported"], r["in_domain"]["macro_f1_supported"]
+        lines.append(f"| {source} | {_f(held)} | {_f(inside)} | {_f(inside - held)} |")
+    gaps = {s: r["in_domain"]["macro_f1_supported"] - r["loso"]["macro_f1_supported"]
+            for s, r in h["tfidf_loso"].items()}
+    base = _load("minilm")
+    ours = {s: base["test"]["by_source"][s]["macro_f1_supported"]
+            - r["test"]["by_source"][s]["macro_f1_supported"]
+            for s in gaps if base and (r := _load(f"loso-{s}")) is not None}
+    lines += ["", "Not shipped: the mix was not among the arms fixed before the comparison; it "
+              "is lower than the model alone on "
+              + (", ".join(worse) if worse else "no source") + " of the test split; and its "
+              f"word-level half loses {_f(min(gaps.values()))}–{_f(max(gaps.values()))} of "
+              "macro-F1 on a source it has not seen"
+              + (f", against {_f(min(ours.values()))}–{_f(max(ours.values()))} for the "
+                 "transformer (the leave-one-source-out table above)" if ours else "")
+              + ", so it would carry less well to a new clinic (its own leave-one-source-out "
+              "figures would need six more transformer runs)."]
+    return lines
 
 
 def main() -> None:
