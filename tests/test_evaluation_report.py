@@ -80,30 +80,3 @@ def test_the_fast_model_section_comes_from_its_stored_runs(
     monkeypatch.setattr(report, "FAST", tmp_path)  # not built: said, nothing invented
     assert report._fast_model(results).startswith("_(the fast model: not built")
 
-
-def test_the_tried_mix_with_tfidf_takes_per_label_weights_and_thresholds_from_dev() -> None:
-    import numpy as np
-
-    from evaluation.classifier.hybrid import Hybrid
-
-    rng = np.random.default_rng(0)
-    y = rng.random((200, 5)) < 0.3
-    noise = rng.random((200, 5))
-
-    class Fixed:  # probabilities keyed by the inputs (row numbers)
-        def __init__(self, probs: np.ndarray):
-            self.probs = probs
-
-        def predict_proba(self, items: list[int]) -> np.ndarray:
-            return self.probs[items]
-
-    model = np.where(y, 0.9, 0.1)            # right on every label ...
-    model[:, 0] = 0.3 + 0.4 * noise[:, 0]    # ... but the first, where it is noise
-    tfidf = np.where(y, 0.8, 0.2)
-    tfidf[:, 1:] = noise[:, 1:]              # TF-IDF right on the first label only
-    # half and half separates the first label's classes; 0.7 of the model's noise does not
-    hybrid = Hybrid(Fixed(model), Fixed(tfidf), list(range(200)), y.astype(float))
-    assert hybrid.weights == [0.5, 1.0, 1.0, 1.0, 1.0]  # ties keep the model alone
-    assert hybrid.dev_f1 == [1.0] * 5
-    decided = hybrid.decide(hybrid.predict_proba(list(range(200))))
-    assert (decided == y).all()

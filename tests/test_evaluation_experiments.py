@@ -1,0 +1,77 @@
+"""The classifier experiments of evaluation/classifier: the TF-IDF mix and the model soup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def test_the_tried_mix_with_tfidf_takes_per_label_weights_and_thresholds_from_dev() -> None:
+    from evaluation.classifier.hybrid import Hybrid
+
+    rng = np.random.default_rng(0)
+    y = rng.random((200, 5)) < 0.3
+    noise = rng.random((200, 5))
+
+    class Fixed:  # probabilities keyed by the inputs (row numbers)
+        def __init__(self, probs: np.ndarray):
+            self.probs = probs
+
+        def predict_proba(self, items: list[int]) -> np.ndarray:
+            return self.probs[items]
+
+    model = np.where(y, 0.9, 0.1)            # right on every label ...
+    model[:, 0] = 0.3 + 0.4 * noise[:, 0]    # ... but the first, where it is noise
+    tfidf = np.where(y, 0.8, 0.2)
+    tfidf[:, 1:] = noise[:, 1:]              # TF-IDF right on the first label only
+    # half and half separates the first label's classes; 0.7 of the model's noise does not
+    hybrid = Hybrid(Fixed(model), Fixed(tfidf), list(range(200)), y.astype(float))
+    assert hybrid.weights == [0.5, 1.0, 1.0, 1.0, 1.0]  # ties keep the model alone
+    assert hybrid.dev_f1 == [1.0] * 5
+    decided = hybrid.decide(hybrid.predict_proba(list(range(200))))
+    assert (decided == y).all()
+
+
+
+def test_a_soup_averages_every_weight_and_refuses_other_architectures(
+        tiny_model_dir: Path) -> None:
+    import torch
+
+    from compassion_nlp.classifier import UtteranceClassifier
+    from evaluation.classifier.soup import soup
+
+    def load() -> UtteranceClassifier:
+        return UtteranceClassifier.from_pretrained(tiny_model_dir, precision="float32")
+
+    first, second = load(), load()
+    before = {k: v.clone() for k, v in first.model.state_dict().items()}
+    with torch.no_grad():
+        for p in second.model.parameters():
+            p.add_(1.0)
+    mixed = soup(first, second, 0.25).model.state_dict()
+    for k, v in before.items():
+        expected = v + 0.75 if v.is_floating_point() else v
+        assert torch.allclose(mixed[k], expected, atol=1e-6), k
+    other = load()
+    other.model.classifier = torch.nn.Linear(32, 3)
+    with pytest.raises(ValueError, match="architecture"):
+        soup(load(), other, 0.5)
+
+
+def test_a_soup_is_calibrated_and_thresholded_on_dev(tiny_model_dir: Path,
+                                                     tmp_path: Path) -> None:
+    from compassion_nlp.classifier import UtteranceClassifier
+    from compassion_nlp.training import load_corpus
+    from evaluation.classifier.soup import fit_on_dev
+    from tests.helpers import tiny_corpus
+
+    clf = UtteranceClassifier.from_pretrained(tiny_model_dir, precision="float32")
+    clf.config.thresholds = dict.fromkeys(clf.labels, 0.5)
+    clf.config.calibration = {label: (1.0, 0.0) for label in clf.labels}
+    dev = load_corpus(tiny_corpus(tmp_path / "corpus.jsonl", seed=1))["dev"]
+    metrics = fit_on_dev(clf, dev)
+    assert set(metrics["labels"]) == set(clf.labels)
+    assert clf.config.calibration != {label: (1.0, 0.0) for label in clf.labels}
+    assert all(0.05 <= t <= 0.95 for t in clf.config.thresholds.values())
