@@ -325,10 +325,57 @@ def report() -> str:
                 + " | ".join(_f(m["labels"][x]["f1"]) if m["labels"][x]["support"] else "–"
                              for x in LABELS) + " |"
             )
+    soup = _load("soup")
+    if soup:
+        lines += ["", *_soup_report(soup, arms.get("distilled"))]
     hybrid = _load("hybrid")
     if hybrid:
         lines += ["", *_hybrid_report(hybrid)]
     return "\n".join(lines) + "\n"
+
+
+def _soup_verdict(s: dict) -> str:
+    """Whether the soup won by the rule, and whether it is the model in models/ now."""
+    if not s["wins_rule"]:
+        return "does not beat the shipped model, which stays."
+    config = REPO / "models" / "compassion-minilm" / "compassion.json"
+    if "soup" in json.loads(config.read_text()).get("training", {}):
+        return "beats it and is the shipped model."
+    return ("beats it by the rule, but is not shipped yet: the shipped model's evaluation, "
+            "reference outputs and validity report (with its hand-categorised errors) are to "
+            "be redone on it first.")
+
+
+def _soup_report(s: dict, shipped: dict | None) -> list[str]:
+    """Round 6 (soup.py): the shipped model's and the minilm arm's weights averaged."""
+    alphas = ", ".join(f"{float(a):g}: {_f(f)}" for a, f in s["dev_macro_f1"].items())
+    lines = ["## Round 6: the shipped model and the `minilm` arm averaged (a model soup)", "",
+             "`python evaluation/classifier/soup.py` averages every weight of the shipped model "
+             "(the `distilled` arm) and a `minilm` arm trained again with the same settings, "
+             "`alpha · shipped + (1 − alpha) · minilm`, then calibrates and thresholds on dev "
+             "as training does. Rule, fixed before the run: the alpha with the best dev "
+             "macro-F1; the soup replaces the shipped model only if that beats the shipped "
+             f"model's own dev macro-F1. Dev macro-F1 by alpha: {alphas}; the `minilm` arm "
+             f"alone {_f(s['minilm_dev_macro_f1'])}, the shipped model "
+             f"{_f(s['shipped_dev_macro_f1'])}: alpha {s['alpha']:g} "
+             + _soup_verdict(s), "",
+             "| model | dev macro-F1 | test macro-F1 | "
+             + " | ".join(f"test {x} F1" for x in LABELS) + " | behavioural suite | "
+             + " | ".join(SOURCES) + " |",
+             "|---|---|---|" + "---|" * (len(LABELS) + 1 + len(SOURCES))]
+    rows = [("`minilm` arm, trained again", s["minilm_dev_macro_f1"], s["minilm"]),
+            (f"soup (alpha {s['alpha']:g})", s["dev"]["macro_f1"], s)]
+    if shipped:
+        rows.insert(0, ("shipped (`distilled`)", shipped["dev"]["macro_f1"], shipped))
+    for name, dev, r in rows:
+        pooled, by = r["test"]["pooled"], r["test"]["by_source"]
+        lines.append(
+            f"| {name} | {_f(dev)} | {_f(pooled['macro_f1'])} | "
+            + " | ".join(_ci(pooled["labels"][x]) for x in LABELS)
+            + f" | {r['behaviour']['exact_match']:.3f} | "
+            + " | ".join(_f(by[x]["macro_f1_supported"]) if x in by else "–" for x in SOURCES)
+            + " |")
+    return lines
 
 
 def _hybrid_report(h: dict) -> list[str]:

@@ -111,7 +111,7 @@ def main() -> None:
         "shipped_dev_macro_f1": shipped_dev["macro_f1"],
         "minilm_dev_macro_f1": json.loads((args.minilm / "compassion.json").read_text())
         ["metrics"]["dev"]["macro_f1"],
-        "replaces_shipped": dev[alpha]["macro_f1"] > shipped_dev["macro_f1"],
+        "wins_rule": dev[alpha]["macro_f1"] > shipped_dev["macro_f1"],
         "dev": dev[alpha],
         "test": evaluate_split(soupy, corpus["test"]),
         "behaviour": behaviour(soupy),
@@ -120,7 +120,7 @@ def main() -> None:
     args.results.parent.mkdir(exist_ok=True)
     args.results.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: result[k] for k in ("dev_macro_f1", "alpha", "shipped_dev_macro_f1",
-                                             "minilm_dev_macro_f1", "replaces_shipped")}
+                                             "minilm_dev_macro_f1", "wins_rule")}
                      | {"test_macro_f1": result["test"]["pooled"]["macro_f1"],
                         "suite": result["behaviour"]["exact_match"]}, indent=1))
 
