@@ -348,7 +348,7 @@ def _soup_verdict(s: dict) -> str:
 
 def _soup_report(s: dict, shipped: dict | None) -> list[str]:
     """Round 6 (soup.py): the shipped model's and the minilm arm's weights averaged."""
-    alphas = ", ".join(f"{float(a):g}: {_f(f)}" for a, f in s["dev_macro_f1"].items())
+    alphas = ", ".join(f"{float(a):g}: {f:.3f}" for a, f in s["dev_macro_f1"].items())
     lines = ["## Round 6: the shipped model and the `minilm` arm averaged (a model soup)", "",
              "`python evaluation/classifier/soup.py` averages every weight of the shipped model "
              "(the `distilled` arm) and a `minilm` arm trained again with the same settings, "
@@ -356,8 +356,8 @@ def _soup_report(s: dict, shipped: dict | None) -> list[str]:
              "as training does. Rule, fixed before the run: the alpha with the best dev "
              "macro-F1; the soup replaces the shipped model only if that beats the shipped "
              f"model's own dev macro-F1. Dev macro-F1 by alpha: {alphas}; the `minilm` arm "
-             f"alone {_f(s['minilm_dev_macro_f1'])}, the shipped model "
-             f"{_f(s['shipped_dev_macro_f1'])}: alpha {s['alpha']:g} "
+             f"alone {s['minilm_dev_macro_f1']:.3f}, the shipped model "
+             f"{s['shipped_dev_macro_f1']:.3f}: alpha {s['alpha']:g} "
              + _soup_verdict(s), "",
              "| model | dev macro-F1 | test macro-F1 | "
              + " | ".join(f"test {x} F1" for x in LABELS) + " | behavioural suite | "
@@ -370,7 +370,7 @@ def _soup_report(s: dict, shipped: dict | None) -> list[str]:
     for name, dev, r in rows:
         pooled, by = r["test"]["pooled"], r["test"]["by_source"]
         lines.append(
-            f"| {name} | {_f(dev)} | {_f(pooled['macro_f1'])} | "
+            f"| {name} | {dev:.3f} | {_f(pooled['macro_f1'])} | "
             + " | ".join(_ci(pooled["labels"][x]) for x in LABELS)
             + f" | {r['behaviour']['exact_match']:.3f} | "
             + " | ".join(_f(by[x]["macro_f1_supported"]) if x in by else "–" for x in SOURCES)
