@@ -367,15 +367,19 @@ def _soup_report(s: dict, shipped: dict | None) -> list[str]:
             (f"soup (alpha {s['alpha']:g})", s["dev"]["macro_f1"], s)]
     if shipped:
         rows.insert(0, ("shipped (`distilled`)", shipped["dev"]["macro_f1"], shipped))
-    for name, dev, r in rows:
-        pooled, by = r["test"]["pooled"], r["test"]["by_source"]
-        lines.append(
-            f"| {name} | {dev:.3f} | {_f(pooled['macro_f1'])} | "
+    lines += [_run_row(f"{name} | {dev:.3f}", r) for name, dev, r in rows]
+    return lines
+
+
+def _run_row(first: str, r: dict) -> str:
+    """A table row of a run: ``first`` cells, then test macro-F1, F1 per label (95 % CI), the
+    behavioural suite and macro-F1 per source."""
+    pooled, by = r["test"]["pooled"], r["test"]["by_source"]
+    return (f"| {first} | {_f(pooled['macro_f1'])} | "
             + " | ".join(_ci(pooled["labels"][x]) for x in LABELS)
             + f" | {r['behaviour']['exact_match']:.3f} | "
-            + " | ".join(_f(by[x]["macro_f1_supported"]) if x in by else "–" for x in SOURCES)
+            + " | ".join(_f(by[s]["macro_f1_supported"]) if s in by else "–" for s in SOURCES)
             + " |")
-    return lines
 
 
 def _hybrid_report(h: dict) -> list[str]:
@@ -390,14 +394,7 @@ def _hybrid_report(h: dict) -> list[str]:
              "| | test macro-F1 | " + " | ".join(f"test {x} F1" for x in LABELS)
              + " | behavioural suite | " + " | ".join(SOURCES) + " |",
              "|---|---|" + "---|" * (len(LABELS) + 1 + len(SOURCES))]
-    for name, r in (("the model alone", alone), ("mixed", mixed)):
-        pooled, by = r["test"]["pooled"], r["test"]["by_source"]
-        lines.append(
-            f"| {name} | {_f(pooled['macro_f1'])} | "
-            + " | ".join(_ci(pooled["labels"][x]) for x in LABELS)
-            + f" | {r['behaviour']['exact_match']:.3f} | "
-            + " | ".join(_f(by[s]["macro_f1_supported"]) if s in by else "–" for s in SOURCES)
-            + " |")
+    lines += [_run_row("the model alone", alone), _run_row("mixed", mixed)]
     worse = [s for s in SOURCES if s in alone["test"]["by_source"]
              and mixed["test"]["by_source"][s]["macro_f1_supported"]
              < alone["test"]["by_source"][s]["macro_f1_supported"]]
