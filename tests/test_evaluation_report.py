@@ -79,4 +79,3 @@ def test_the_fast_model_section_comes_from_its_stored_runs(
     assert "(layers\n0, 2, 4;" in card and f"{f1:.3f}" in card
     monkeypatch.setattr(report, "FAST", tmp_path)  # not built: said, nothing invented
     assert report._fast_model(results).startswith("_(the fast model: not built")
-
