@@ -740,15 +740,22 @@ class _Best:
         model.eval()
 
 
+def calibrate_on_dev(
+    clf: UtteranceClassifier, inputs: list[ClassifierInput], targets: np.ndarray
+) -> dict[str, Any]:
+    """Fit ``clf``'s Platt calibration and F1-best thresholds on these (dev) inputs, as
+    training ends; returns the metrics at those thresholds."""
+    labels = tuple(clf.config.labels)
+    logits = clf.logits(inputs)
+    clf.config.calibration = fit_calibration(logits, targets, labels)
+    probs = clf.calibrate(logits)
+    clf.config.thresholds = best_thresholds(probs, targets, labels)
+    return label_metrics(clf.decide(probs), targets, probs, labels)
+
+
 def _calibrate(run: _Run) -> dict[str, Any]:
     """Platt calibration and thresholds on dev; returns the dev metrics at those thresholds."""
-    clf = run.clf
-    labels = tuple(clf.config.labels)
-    dev_logits = clf.logits(run.dev_inputs)
-    clf.config.calibration = fit_calibration(dev_logits, run.dev_y, labels)
-    dev_probs = clf.calibrate(dev_logits)
-    clf.config.thresholds = best_thresholds(dev_probs, run.dev_y, labels)
-    return label_metrics(clf.decide(dev_probs), run.dev_y, dev_probs, labels)
+    return calibrate_on_dev(run.clf, run.dev_inputs, run.dev_y)
 
 
 def _save(run: _Run, best: _Best, dev_metrics: dict[str, Any], started: float) -> None:

@@ -60,18 +60,17 @@ def test_a_soup_averages_every_weight_and_refuses_other_architectures(
         soup(load(), other, 0.5)
 
 
-def test_a_soup_is_calibrated_and_thresholded_on_dev(tiny_model_dir: Path,
-                                                     tmp_path: Path) -> None:
+def test_calibrating_on_dev_fits_the_calibration_and_thresholds(
+        tiny_model_dir: Path, tmp_path: Path) -> None:
     from compassion_nlp.classifier import UtteranceClassifier
-    from compassion_nlp.training import load_corpus
-    from evaluation.classifier.soup import fit_on_dev
+    from compassion_nlp.training import calibrate_on_dev, load_corpus, to_inputs
     from tests.helpers import tiny_corpus
 
     clf = UtteranceClassifier.from_pretrained(tiny_model_dir, precision="float32")
     clf.config.thresholds = dict.fromkeys(clf.labels, 0.5)
     clf.config.calibration = {label: (1.0, 0.0) for label in clf.labels}
     dev = load_corpus(tiny_corpus(tmp_path / "corpus.jsonl", seed=1))["dev"]
-    metrics = fit_on_dev(clf, dev)
+    metrics = calibrate_on_dev(clf, *to_inputs(dev))
     assert set(metrics["labels"]) == set(clf.labels)
     assert clf.config.calibration != {label: (1.0, 0.0) for label in clf.labels}
     assert all(0.05 <= t <= 0.95 for t in clf.config.thresholds.values())

@@ -42,15 +42,15 @@ from generalisation import (  # noqa: E402
 )
 
 from compassion_nlp.classifier import LABELS, ClassifierInput, UtteranceClassifier  # noqa: E402
-from compassion_nlp.training import best_thresholds, load_corpus, to_inputs  # noqa: E402
+from compassion_nlp.training import (  # noqa: E402
+    best_thresholds,
+    label_metrics,
+    load_corpus,
+    to_inputs,
+)
 
 #: the transformer's weight in the mix, per label; the first is the transformer alone
 WEIGHTS = (1.0, 0.7, 0.5)
-
-
-def _f1(decided: np.ndarray, y: np.ndarray) -> float:
-    tp = float(np.sum(decided & y))
-    return 2 * tp / (decided.sum() + y.sum()) if decided.sum() + y.sum() else 0.0
 
 
 class Hybrid:
@@ -68,7 +68,7 @@ class Hybrid:
             for w in WEIGHTS:
                 mixed = w * p[:, j:j + 1] + (1 - w) * q[:, j:j + 1]
                 t = best_thresholds(mixed, y, (label,))[label]
-                f1 = _f1(mixed[:, 0] >= t, y[:, 0] > 0.5)
+                f1 = label_metrics(mixed >= t, y, labels=(label,))["macro_f1"]
                 if best is None or f1 > best[2] + 1e-9:
                     best = (w, t, f1)
             self.weights.append(best[0])
@@ -93,10 +93,8 @@ def tfidf_loso(corpus: dict, sources: Sequence[str] = CLINICAL) -> dict:
     everything = TfidfBaseline().fit(*to_inputs(corpus["train"]), *to_inputs(corpus["dev"]))
     out = {}
     for source in sources:
-        def other(row: dict, source: str = source) -> bool:
-            return row["source"] != source
-
-        keep = {s: corpus[s].filter(other) for s in ("train", "dev")}
+        keep = {s: corpus[s].filter(lambda row, source=source: row["source"] != source)
+                for s in ("train", "dev")}
         held = TfidfBaseline().fit(*to_inputs(keep["train"]), *to_inputs(keep["dev"]))
         test = corpus["test"].filter(lambda row, source=source: row["source"] == source)
         out[source] = {"loso": scored(held, test), "in_domain": scored(everything, test)}

@@ -36,13 +36,7 @@ sys.path.insert(0, str(HERE))
 from generalisation import RUNS, behaviour, evaluate_split  # noqa: E402
 
 from compassion_nlp.classifier import UtteranceClassifier  # noqa: E402
-from compassion_nlp.training import (  # noqa: E402
-    best_thresholds,
-    fit_calibration,
-    label_metrics,
-    load_corpus,
-    to_inputs,
-)
+from compassion_nlp.training import calibrate_on_dev, load_corpus, to_inputs  # noqa: E402
 
 #: the shipped model's share of every weight
 ALPHAS = (0.25, 0.5, 0.75)
@@ -52,7 +46,7 @@ def soup(first: UtteranceClassifier, second: UtteranceClassifier,
          alpha: float) -> UtteranceClassifier:
     """``first`` with every floating-point weight replaced by ``alpha · first + (1 − alpha) ·
     second`` (the two must have the same architecture); calibration and thresholds are left
-    to :func:`fit_on_dev`."""
+    to :func:`~compassion_nlp.training.calibrate_on_dev`."""
     import torch
 
     a, b = first.model.state_dict(), second.model.state_dict()
@@ -63,16 +57,6 @@ def soup(first: UtteranceClassifier, second: UtteranceClassifier,
                  for k, v in a.items()}
     first.model.load_state_dict(mixed)
     return first
-
-
-def fit_on_dev(clf: UtteranceClassifier, dev) -> dict:
-    """Platt calibration and F1-best thresholds on dev (as training ends); the dev metrics."""
-    inputs, targets = to_inputs(dev)
-    logits = clf.logits(inputs)
-    clf.config.calibration = fit_calibration(logits, targets)
-    probs = clf.calibrate(logits)
-    clf.config.thresholds = best_thresholds(probs, targets)
-    return label_metrics(clf.decide(probs), targets, probs)
 
 
 def main() -> None:
@@ -91,12 +75,13 @@ def main() -> None:
 
     shipped_dev = json.loads((args.shipped / "compassion.json").read_text())["metrics"]["dev"]
     minilm = load(args.minilm)
-    dev = {}
+    dev_inputs, dev_targets = to_inputs(corpus["dev"])
+    candidates, dev = {}, {}
     for alpha in ALPHAS:
-        dev[alpha] = fit_on_dev(soup(load(args.shipped), minilm, alpha), corpus["dev"])
+        candidates[alpha] = soup(load(args.shipped), minilm, alpha)
+        dev[alpha] = calibrate_on_dev(candidates[alpha], dev_inputs, dev_targets)
     alpha = max(ALPHAS, key=lambda a: dev[a]["macro_f1"])
-    chosen = soup(load(args.shipped), minilm, alpha)
-    fit_on_dev(chosen, corpus["dev"])
+    chosen = candidates[alpha]
     chosen.config.training = {**chosen.config.training,
                               "soup": {"shipped": str(args.shipped), "minilm": str(args.minilm),
                                        "alpha": alpha}}
