@@ -206,6 +206,26 @@ def test_thresholds_and_calibration_on_known_data() -> None:
     assert metrics["labels"]["CUE"]["support"] == int(targets[:, 4].sum())
 
 
+def test_thresholds_are_half_the_best_f1_or_the_f1_best_point() -> None:
+    # one label, ten rows: the best F1 (8/9) is at any threshold in (0.5, 0.6], so f1_best
+    # picks 0.51 (the lowest of ties); half_f1 picks (8/9) / 2 = 0.44
+    probs = np.array([0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])[:, None]
+    targets = np.array([1, 1, 1, 0, 1, 0, 0, 0, 0, 0], dtype=np.float32)[:, None]
+    assert best_thresholds(probs, targets, ("CUE",), "f1_best") == {"CUE": 0.51}
+    assert best_thresholds(probs, targets, ("CUE",)) == {"CUE": 0.44}  # half_f1, the default
+    decided = probs >= 0.51
+    assert label_metrics(decided, targets, labels=("CUE",))["macro_f1"] == pytest.approx(8 / 9)
+    with pytest.raises(ValueError, match="unknown threshold rule"):
+        best_thresholds(probs, targets, ("CUE",), "f2")
+
+
+def test_an_unknown_threshold_rule_is_refused(tmp_path: Path) -> None:
+    assert TrainingConfig(output_dir=tmp_path).threshold_rule == "half_f1"
+    with pytest.raises(CompassionError, match=r"\[E030\].*threshold_rule must be one of "
+                                              r"half_f1, f1_best, not 'f2'"):
+        TrainingConfig(output_dir=tmp_path, threshold_rule="f2")
+
+
 def test_cli_train_from_config(tiny_model_dir: Path, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

@@ -111,7 +111,7 @@ class TfidfBaseline:
             )
             model.fit(x, y_train[:, j] > 0.5)
             self.models.append(model)
-        self.thresholds = best_thresholds(self.predict_proba(dev), y_dev)
+        self.thresholds = best_thresholds(self.predict_proba(dev), y_dev, rule="f1_best")
         return self
 
     def predict_proba(self, items: Sequence[ClassifierInput]) -> np.ndarray:

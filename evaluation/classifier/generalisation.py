@@ -182,6 +182,9 @@ def speed(clf: UtteranceClassifier, dataset, *, n: int = 2000) -> float:
 def arm_settings(name: str, args: argparse.Namespace) -> dict:
     """The training arguments of an arm: the shipped config with the arm's changes."""
     settings = json.loads(CONFIG.read_text())
+    # rounds 5-6 compared the arms at their F1-best dev thresholds; round 7 (thresholds.py)
+    # re-thresholds the shipped model
+    settings["threshold_rule"] = "f1_best"
     if name == "minilm-real":
         settings["include_synthetic"] = False
     elif name == "mpnet":
@@ -328,6 +331,9 @@ def report() -> str:
     soup = _load("soup")
     if soup:
         lines += ["", *_soup_report(soup, arms.get("distilled"))]
+    thresholds = [t for n in ("thresholds", "thresholds-fast") if (t := _load(n))]
+    if thresholds:
+        lines += ["", *_thresholds_report(thresholds)]
     hybrid = _load("hybrid")
     if hybrid:
         lines += ["", *_hybrid_report(hybrid)]
@@ -337,7 +343,7 @@ def report() -> str:
 def _soup_verdict(s: dict) -> str:
     """Whether the soup won by the rule, and whether it is the model in models/ now."""
     if not s["wins_rule"]:
-        return "does not beat the shipped model, which stays."
+        return "does not beat the distilled arm, which stays."
     config = REPO / "models" / "compassion-minilm" / "compassion.json"
     if "soup" in json.loads(config.read_text()).get("training", {}):
         return "beats it and is the shipped model."
@@ -351,7 +357,8 @@ def _soup_report(s: dict, shipped: dict | None) -> list[str]:
     alphas = ", ".join(f"{float(a):g}: {f:.3f}" for a, f in s["dev_macro_f1"].items())
     lines = ["## Round 6: the shipped model and the `minilm` arm averaged (a model soup)", "",
              "`python evaluation/classifier/soup.py` averages every weight of the shipped model "
-             "(the `distilled` arm) and a `minilm` arm trained again with the same settings, "
+             "(the `distilled` arm, with the F1-best thresholds it had before round 7) and a "
+             "`minilm` arm trained again with the same settings, "
              "`alpha · shipped + (1 − alpha) · minilm`, then calibrates and thresholds on dev "
              "as training does. Rule, fixed before the run: the alpha with the best dev "
              "macro-F1; the soup replaces the shipped model only if that beats the shipped "
@@ -366,8 +373,45 @@ def _soup_report(s: dict, shipped: dict | None) -> list[str]:
     rows = [("`minilm` arm, trained again", s["minilm_dev_macro_f1"], s["minilm"]),
             (f"soup (alpha {s['alpha']:g})", s["dev"]["macro_f1"], s)]
     if shipped:
-        rows.insert(0, ("shipped (`distilled`)", shipped["dev"]["macro_f1"], shipped))
+        rows.insert(0, ("`distilled` arm (shipped)", shipped["dev"]["macro_f1"], shipped))
     lines += [_run_row(f"{name} | {dev:.3f}", r) for name, dev, r in rows]
+    return lines
+
+
+def _thresholds_report(runs: list[dict]) -> list[str]:
+    """Round 7 (thresholds.py): three ways of choosing the thresholds on dev, for each model
+    it was run on."""
+    lines = ["## Round 7: how the thresholds are chosen on dev", "",
+             "`python evaluation/classifier/thresholds.py` compares three ways of choosing each "
+             "label's threshold on the calibrated dev probabilities: `f1_best`, the point with "
+             "the best F1 (rounds 1-6); `smoothed`, the best of the F1 curve averaged over "
+             "bootstrap resamples of the encounters; `half_f1`, half the best attainable F1 (the "
+             "F1-optimal threshold of calibrated probabilities, Lipton et al. 2014). Rule, fixed "
+             "before the run: random halvings of the dev encounters, calibration and thresholds "
+             "fitted on one half and macro-F1 measured on the other, both ways; the rule with "
+             "the best mean held-out macro-F1 replaces `f1_best` only if it is ahead by at "
+             "least the margin; then `--apply` writes its thresholds, fitted on the whole dev "
+             "split, into the model folder (the calibration stays). The test split, its sources "
+             "and the behavioural suite are reported, never used to choose. From round 7 on, "
+             "`half_f1` is also training's default (`TrainingConfig.threshold_rule`); the arms "
+             "above were compared with `f1_best`."]
+    for t in runs:
+        cv = t["held_out_dev"]
+        lines += ["", f"`{t['model']}` ({t['splits']} halvings, margin {t['margin']:g}): "
+                  f"`{t['chosen']}` chosen"
+                  + (" and written into the model." if t["chosen"] != "f1_best"
+                     else "; the thresholds stay."), "",
+                  "| rule | thresholds | held-out dev macro-F1 (SD) | ahead of f1_best | test "
+                  "macro-F1 | " + " | ".join(f"test {x} F1" for x in LABELS)
+                  + " | behavioural suite | " + " | ".join(SOURCES) + " |",
+                  "|---|---|---|---|---|" + "---|" * (len(LABELS) + 1 + len(SOURCES))]
+        for rule, w in t["whole_dev"].items():
+            values = " / ".join(f"{w['thresholds'][x]:.2f}" for x in LABELS)
+            share = ("–" if rule == "f1_best"
+                     else f"{100 * cv[rule]['ahead_of_f1_best_share']:.0f} % of halvings")
+            lines.append(_run_row(f"{rule} | {values} | {cv[rule]['macro_f1']:.3f} "
+                                  f"({cv[rule]['macro_f1_sd']:.3f}) | {share}", w))
+    lines += ["", "Thresholds in the order " + " / ".join(LABELS) + "."]
     return lines
 
 
@@ -394,7 +438,8 @@ def _hybrid_report(h: dict) -> list[str]:
              "| | test macro-F1 | " + " | ".join(f"test {x} F1" for x in LABELS)
              + " | behavioural suite | " + " | ".join(SOURCES) + " |",
              "|---|---|" + "---|" * (len(LABELS) + 1 + len(SOURCES))]
-    lines += [_run_row("the model alone", alone), _run_row("mixed", mixed)]
+    lines += [_run_row("the model alone (F1-best thresholds, before round 7)", alone),
+              _run_row("mixed", mixed)]
     worse = [s for s in SOURCES if s in alone["test"]["by_source"]
              and mixed["test"]["by_source"][s]["macro_f1_supported"]
              < alone["test"]["by_source"][s]["macro_f1_supported"]]

@@ -67,7 +67,7 @@ class Hybrid:
             best = None
             for w in WEIGHTS:
                 mixed = w * p[:, j:j + 1] + (1 - w) * q[:, j:j + 1]
-                t = best_thresholds(mixed, y, (label,))[label]
+                t = best_thresholds(mixed, y, (label,), "f1_best")[label]
                 f1 = label_metrics(mixed >= t, y, labels=(label,))["macro_f1"]
                 if best is None or f1 > best[2] + 1e-9:
                     best = (w, t, f1)

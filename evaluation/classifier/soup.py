@@ -79,7 +79,7 @@ def main() -> None:
     candidates, dev = {}, {}
     for alpha in ALPHAS:
         candidates[alpha] = soup(load(args.shipped), minilm, alpha)
-        dev[alpha] = calibrate_on_dev(candidates[alpha], dev_inputs, dev_targets)
+        dev[alpha] = calibrate_on_dev(candidates[alpha], dev_inputs, dev_targets, "f1_best")
     alpha = max(ALPHAS, key=lambda a: dev[a]["macro_f1"])
     chosen = candidates[alpha]
     chosen.config.training = {**chosen.config.training,

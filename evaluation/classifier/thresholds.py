@@ -30,7 +30,6 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import datasets
@@ -45,65 +44,44 @@ from generalisation import RUNS, behaviour, evaluate_split  # noqa: E402
 from compassion_nlp.classifier import UtteranceClassifier  # noqa: E402
 from compassion_nlp.model import LABELS  # noqa: E402
 from compassion_nlp.training import (  # noqa: E402
+    THRESHOLD_GRID,
+    best_thresholds,
+    f1_by_threshold,
     fit_calibration,
     label_metrics,
     load_corpus,
     to_inputs,
 )
 
-GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
+RULES = ("f1_best", "smoothed", "half_f1")
 SPLITS = 100
 REPS = 200
 MARGIN = 0.005
 SEED = 13
 
 
-def f1_curve(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """F1 at each threshold of ``GRID`` for one label's probabilities and targets."""
-    pred = probs[:, None] >= GRID[None, :]
-    tp = (pred & y[:, None]).sum(axis=0)
-    denom = pred.sum(axis=0) + y.sum()
-    return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
-
-
-def f1_best(probs: np.ndarray, y: np.ndarray, groups: np.ndarray,
-            rng: np.random.Generator) -> float:
-    """The threshold with the best F1 (the lowest of ties), as ``best_thresholds``."""
-    return float(GRID[int(np.argmax(f1_curve(probs, y)))])
-
-
-def smoothed(probs: np.ndarray, y: np.ndarray, groups: np.ndarray,
-             rng: np.random.Generator) -> float:
-    """The threshold with the best F1 averaged over bootstrap resamples of the encounters."""
+def smoothed(probs: np.ndarray, targets: np.ndarray, groups: np.ndarray,
+             rng: np.random.Generator) -> dict[str, float]:
+    """Per label, the threshold with the best F1 averaged over ``REPS`` bootstrap resamples
+    of the encounters."""
     unique, inverse = np.unique(groups, return_inverse=True)
     rows = [np.flatnonzero(inverse == k) for k in range(len(unique))]
-    total = np.zeros(len(GRID))
-    for _ in range(REPS):
-        picked = np.concatenate([rows[k] for k in rng.integers(0, len(unique), len(unique))])
-        total += f1_curve(probs[picked], y[picked])
-    return float(GRID[int(np.argmax(total))])
+    draws = [np.concatenate([rows[k] for k in rng.integers(0, len(unique), len(unique))])
+             for _ in range(REPS)]
+    out = {}
+    for j, label in enumerate(LABELS):
+        y = targets[:, j] > 0.5
+        total = sum(f1_by_threshold(probs[d, j], y[d]) for d in draws)
+        out[label] = float(THRESHOLD_GRID[int(np.argmax(total))])
+    return out
 
 
-def half_f1(probs: np.ndarray, y: np.ndarray, groups: np.ndarray,
-            rng: np.random.Generator) -> float:
-    """Half the best attainable F1, on the grid."""
-    best = float(f1_curve(probs, y).max())
-    return float(np.clip(np.round(best / 2, 2), GRID[0], GRID[-1]))
-
-
-RULES: dict[str, Callable[..., float]] = {
-    "f1_best": f1_best, "smoothed": smoothed, "half_f1": half_f1,
-}
-
-
-def fit(logits: np.ndarray, targets: np.ndarray, groups: np.ndarray, rule: str,
-        rng: np.random.Generator) -> tuple[dict, dict[str, float]]:
-    """Platt calibration and ``rule``'s thresholds fitted on these rows."""
-    calibration = fit_calibration(logits, targets)
-    probs = calibrate(logits, calibration)
-    y = targets > 0.5
-    return calibration, {label: RULES[rule](probs[:, j], y[:, j], groups, rng)
-                         for j, label in enumerate(LABELS)}
+def thresholds_by(rule: str, probs: np.ndarray, targets: np.ndarray, groups: np.ndarray,
+                  rng: np.random.Generator) -> dict[str, float]:
+    """``rule``'s thresholds for these calibrated probabilities."""
+    if rule == "smoothed":
+        return smoothed(probs, targets, groups, rng)
+    return best_thresholds(probs, targets, LABELS, rule)
 
 
 def calibrate(logits: np.ndarray, calibration: dict) -> np.ndarray:
@@ -113,32 +91,32 @@ def calibrate(logits: np.ndarray, calibration: dict) -> np.ndarray:
 
 
 def held_out(logits: np.ndarray, targets: np.ndarray, groups: np.ndarray) -> dict:
-    """Each rule's macro-F1 (and per-label F1) on one half of the dev encounters when fitted
-    on the other, over ``SPLITS`` random halvings, both ways."""
+    """Each rule's macro-F1 (and per-label F1) on one half of the dev encounters when its
+    calibration and thresholds are fitted on the other, over ``SPLITS`` random halvings,
+    both ways."""
     rng = np.random.default_rng(SEED)
     unique = np.unique(groups)
     scores: dict[str, list[list[float]]] = {rule: [] for rule in RULES}
     for _ in range(SPLITS):
-        half = set(rng.permutation(unique)[: len(unique) // 2])
-        mask = np.array([g in half for g in groups])
+        mask = np.isin(groups, rng.permutation(unique)[: len(unique) // 2])
         for fit_rows, test_rows in ((mask, ~mask), (~mask, mask)):
+            calibration = fit_calibration(logits[fit_rows], targets[fit_rows])
+            probs = calibrate(logits[fit_rows], calibration)
             for rule in RULES:
-                calibration, thresholds = fit(logits[fit_rows], targets[fit_rows],
-                                              groups[fit_rows], rule, rng)
-                probs = calibrate(logits[test_rows], calibration)
-                decided = probs >= np.array([thresholds[x] for x in LABELS])
+                thresholds = thresholds_by(rule, probs, targets[fit_rows], groups[fit_rows],
+                                           rng)
+                decided = (calibrate(logits[test_rows], calibration)
+                           >= np.array([thresholds[x] for x in LABELS]))
                 m = label_metrics(decided, targets[test_rows])
                 scores[rule].append([m["labels"][x]["f1"] for x in LABELS])
+    base = np.array(scores["f1_best"]).mean(axis=1)
     out = {}
     for rule, rows in scores.items():
         arr = np.array(rows)
         out[rule] = {"macro_f1": float(arr.mean()),
                      "macro_f1_sd": float(arr.mean(axis=1).std()),
+                     "ahead_of_f1_best_share": float(np.mean(arr.mean(axis=1) > base)),
                      "f1": {x: float(arr[:, j].mean()) for j, x in enumerate(LABELS)}}
-    base = np.array(scores["f1_best"]).mean(axis=1)
-    for rule in RULES:
-        diff = np.array(scores[rule]).mean(axis=1) - base
-        out[rule]["ahead_of_f1_best_share"] = float(np.mean(diff > 0))
     return out
 
 
@@ -146,12 +124,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=REPO / "models" / "compassion-minilm")
     parser.add_argument("--results", type=Path, default=RUNS / "thresholds.json")
+    parser.add_argument("--apply", action="store_true",
+                        help="write the chosen rule's thresholds into the model folder")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     datasets.disable_progress_bars()
     corpus = load_corpus(str(REPO / "data" / "corpus.jsonl"))
     clf = UtteranceClassifier.from_pretrained(args.model, precision="float32", threads=2)
-    shipped = dict(clf.config.thresholds)
+    stored = dict(clf.config.thresholds)
     dev_inputs, dev_targets = to_inputs(corpus["dev"])
     groups = np.array(corpus["dev"]["encounter_id"])
     logits = clf.logits(dev_inputs)
@@ -159,20 +139,33 @@ def main() -> None:
     chosen = max(RULES, key=lambda r: cv[r]["macro_f1"])
     if cv[chosen]["macro_f1"] < cv["f1_best"]["macro_f1"] + MARGIN:
         chosen = "f1_best"
+    probs = clf.calibrate(logits)  # the stored calibration, fitted on the whole dev split
     whole = {}
     for rule in RULES:
-        calibration, thresholds = fit(logits, dev_targets, groups, rule,
-                                      np.random.default_rng(SEED))
-        clf.config.calibration, clf.config.thresholds = calibration, thresholds
+        thresholds = thresholds_by(rule, probs, dev_targets, groups,
+                                   np.random.default_rng(SEED))
+        clf.config.thresholds = thresholds
         whole[rule] = {"thresholds": thresholds,
+                       "dev": label_metrics(clf.decide(probs), dev_targets, probs),
                        "test": evaluate_split(clf, corpus["test"]),
                        "behaviour": behaviour(clf)}
-    result = {"name": "thresholds", "model": str(args.model), "splits": SPLITS, "reps": REPS,
-              "margin": MARGIN, "shipped_thresholds": shipped, "held_out_dev": cv,
+    model = args.model.resolve()
+    result = {"name": "thresholds",
+              "model": str(model.relative_to(REPO) if model.is_relative_to(REPO) else model),
+              "splits": SPLITS, "reps": REPS,
+              "margin": MARGIN, "stored_thresholds": stored, "held_out_dev": cv,
               "chosen": chosen, "whole_dev": whole}
     args.results.parent.mkdir(exist_ok=True)
     args.results.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps({"chosen": chosen, "shipped": shipped}
+    if args.apply:
+        path = args.model / "compassion.json"
+        saved = json.loads(path.read_text())
+        saved["thresholds"] = whole[chosen]["thresholds"]
+        saved["training"]["threshold_rule"] = chosen
+        saved["training"]["thresholds_from"] = "evaluation/classifier/thresholds.py --apply"
+        saved["metrics"]["dev"] = whole[chosen]["dev"]
+        path.write_text(json.dumps(saved, indent=2) + "\n")
+    print(json.dumps({"chosen": chosen, "stored": stored}
                      | {r: {"held_out_dev": cv[r]["macro_f1"],
                             "thresholds": whole[r]["thresholds"],
                             "test_macro_f1": whole[r]["test"]["pooled"]["macro_f1"],
