@@ -1,4 +1,5 @@
-"""The classifier experiments of evaluation/classifier: the TF-IDF mix and the model soup."""
+"""The classifier experiments of evaluation/classifier: the TF-IDF mix, the model soup and the
+threshold rules."""
 
 from __future__ import annotations
 
@@ -74,3 +75,45 @@ def test_calibrating_on_dev_fits_the_calibration_and_thresholds(
     assert set(metrics["labels"]) == set(clf.labels)
     assert clf.config.calibration != {label: (1.0, 0.0) for label in clf.labels}
     assert all(0.05 <= t <= 0.95 for t in clf.config.thresholds.values())
+
+
+def test_threshold_rules_are_judged_on_held_out_halves_of_the_encounters() -> None:
+    from compassion_nlp.model import LABELS
+    from evaluation.classifier.thresholds import RULES, held_out, thresholds_by
+
+    rng = np.random.default_rng(1)
+    groups = np.repeat([f"e{i}" for i in range(30)], 20)
+    targets = (rng.random((len(groups), len(LABELS))) < 0.15).astype(np.float32)
+    logits = np.where(targets > 0, 1.0, -1.0) + rng.normal(0, 1.2, targets.shape)
+    cv = held_out(logits, targets, groups)
+    assert set(cv) == set(RULES)
+    assert cv["f1_best"]["ahead_of_f1_best_share"] == 0.0
+    for rule in RULES:
+        assert 0.3 < cv[rule]["macro_f1"] < 0.9
+        assert cv[rule]["macro_f1"] == pytest.approx(np.mean(list(cv[rule]["f1"].values())))
+    assert held_out(logits, targets, groups) == cv  # seeded: the same halvings again
+    probs = 1 / (1 + np.exp(-logits))
+    smoothed = thresholds_by("smoothed", probs, targets, groups, np.random.default_rng(0))
+    assert all(0.05 <= t <= 0.95 for t in smoothed.values())
+
+
+def test_applied_thresholds_replace_only_the_thresholds_and_dev_metrics(
+        tiny_model_dir: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from compassion_nlp.classifier import UtteranceClassifier
+    from evaluation.classifier.thresholds import apply
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    before = json.loads((folder / "compassion.json").read_text())
+    new = {label: 0.33 for label in before["thresholds"]}
+    apply(folder, "half_f1", new, {"macro_f1": 0.5})
+    after = json.loads((folder / "compassion.json").read_text())
+    assert after["thresholds"] == new and after["metrics"]["dev"] == {"macro_f1": 0.5}
+    assert after["calibration"] == before["calibration"]
+    assert before["training"]["threshold_rule"] == "f1_best"
+    assert after["training"] == {**before["training"], "threshold_rule": "half_f1",
+                                 "thresholds_from": "evaluation/classifier/thresholds.py --apply"}
+    assert UtteranceClassifier.from_pretrained(folder).config.thresholds == new

@@ -120,6 +120,18 @@ def held_out(logits: np.ndarray, targets: np.ndarray, groups: np.ndarray) -> dic
     return out
 
 
+def apply(model_dir: Path, rule: str, thresholds: dict[str, float], dev: dict) -> None:
+    """Write ``rule``'s thresholds and the dev metrics at them into a model folder's
+    ``compassion.json``; everything else (calibration, training record) stays."""
+    path = model_dir / "compassion.json"
+    saved = json.loads(path.read_text())
+    saved["thresholds"] = thresholds
+    saved["training"]["threshold_rule"] = rule
+    saved["training"]["thresholds_from"] = "evaluation/classifier/thresholds.py --apply"
+    saved["metrics"]["dev"] = dev
+    path.write_text(json.dumps(saved, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=REPO / "models" / "compassion-minilm")
@@ -158,13 +170,7 @@ def main() -> None:
     args.results.parent.mkdir(exist_ok=True)
     args.results.write_text(json.dumps(result, indent=1) + "\n")
     if args.apply:
-        path = args.model / "compassion.json"
-        saved = json.loads(path.read_text())
-        saved["thresholds"] = whole[chosen]["thresholds"]
-        saved["training"]["threshold_rule"] = chosen
-        saved["training"]["thresholds_from"] = "evaluation/classifier/thresholds.py --apply"
-        saved["metrics"]["dev"] = whole[chosen]["dev"]
-        path.write_text(json.dumps(saved, indent=2) + "\n")
+        apply(args.model, chosen, whole[chosen]["thresholds"], whole[chosen]["dev"])
     print(json.dumps({"chosen": chosen, "stored": stored}
                      | {r: {"held_out_dev": cv[r]["macro_f1"],
                             "thresholds": whole[r]["thresholds"],
