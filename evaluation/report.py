@@ -645,6 +645,18 @@ scores built on its labels are less certain than the default's by the difference
 """
 
 
+def _other_margin(sweep: dict) -> str:
+    """What to make of a dev rule that picks another recheck margin than the shipped one."""
+    if sweep["chosen"] == sweep["shipped"]:
+        return ""
+    at = next((r for r in sweep["margins"] if r["margin"] == sweep["shipped"]), None)
+    return (f" Here the rule picks {sweep['chosen']}, not the shipped {sweep['shipped']} (set "
+            "by the same rule on an earlier processor: which utterances int8 moves depends on "
+            "the processor's int8 kernels)"
+            + (f"; at {sweep['shipped']}, {at['label_agreement'] * 100:.2f} % of dev "
+               "utterances keep float32's labels" if at else "") + ".")
+
+
 def _backends(stored: str = "backends.json", title: str = "") -> str:
     """Labels of the faster backends against torch float32 on the test split."""
     path = HERE / "classifier" / stored
@@ -684,7 +696,7 @@ def _backends(stored: str = "backends.json", title: str = "") -> str:
                   "rule was set, so the test agreement above is not a blind figure): "
                   + ", ".join(f"{r['margin']} → {r['rechecked'] * 100:.1f} % rechecked, "
                               f"{r['label_agreement'] * 100:.2f} %" for r in sweep["margins"])
-                  + "."]
+                  + "." + _other_margin(sweep)]
     extra = ("" if stored == "backends.json"
              else f" --model {data['model']} --results evaluation/classifier/{stored}")
     lines += ["", f"Command: `python evaluation/classifier/backends.py{extra}`."]
