@@ -61,16 +61,30 @@ def test_a_benchmark_says_whether_it_measured_the_shipped_model() -> None:
     assert "not recorded" in report._measured_with({}, config)
 
 
+def other_thresholds(config: dict) -> dict:
+    """Thresholds other than ``config``'s."""
+    return {label: round(t + 0.01, 2) for label, t in config["thresholds"].items()}
+
+
 def test_the_fast_model_section_comes_from_its_stored_runs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
     results = json.loads((report.HERE / "classifier" / "results.json").read_text())
-    run = json.loads((report.HERE / "classifier" / "runs" / "fast.json").read_text())
+    runs = report.HERE / "classifier" / "runs"
+    run = json.loads((runs / "fast.json").read_text())
+    rounds = json.loads((runs / "thresholds-fast.json").read_text())
+    shipped = json.loads((report.FAST / "compassion.json").read_text())
+    # its figures at the thresholds it ships with: round 7's, written into it
+    assert rounds["whole_dev"][rounds["chosen"]]["thresholds"] == shipped["thresholds"]
     section = report._fast_model(results)
     assert section.startswith("## The fast model")
-    f1 = run["test"]["pooled"]["macro_f1"]
+    f1 = rounds["whole_dev"][rounds["chosen"]]["test"]["pooled"]["macro_f1"]
+    assert f1 != run["test"]["pooled"]["macro_f1"]
     assert f"| fast (`compassion-minilm-fast`) | 3 | {f1:.3f} |" in section
+    other = {**shipped, "thresholds": other_thresholds(shipped)}
+    assert report._fast_run(other)["test"] == run["test"]  # other thresholds: the run's own
+    run = report._fast_run(shipped)
     assert "### Batch scoring at scale: the fast model" in section
     assert ("--model models/compassion-minilm-fast --results "
             "evaluation/classifier/backends-fast.json`." in section)
