@@ -237,7 +237,8 @@ annotations of {results.get('annotator_agreement', {}).get('items', '?')} uttera
 enriched with positives, `data/agreement.json`). Baselines trained on the same splits:
 a keyword/lexicon rule baseline (`classifier/baselines.py`, rules from the codebook) and
 TF-IDF (word and character n-grams) + logistic regression per label (scikit-learn), with
-F1-best thresholds on dev (uncalibrated).{_training_rows_note(results, config)}
+F1-best thresholds on dev (its probabilities are not
+calibrated).{_training_rows_note(results, config)}
 
 ## How the classifier generalises
 

@@ -61,11 +61,6 @@ def test_a_benchmark_says_whether_it_measured_the_shipped_model() -> None:
     assert "not recorded" in report._measured_with({}, config)
 
 
-def other_thresholds(config: dict) -> dict:
-    """Thresholds other than ``config``'s."""
-    return {label: round(t + 0.01, 2) for label, t in config["thresholds"].items()}
-
-
 def test_the_fast_model_section_comes_from_its_stored_runs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
@@ -82,7 +77,7 @@ def test_the_fast_model_section_comes_from_its_stored_runs(
     f1 = rounds["whole_dev"][rounds["chosen"]]["test"]["pooled"]["macro_f1"]
     assert f1 != run["test"]["pooled"]["macro_f1"]
     assert f"| fast (`compassion-minilm-fast`) | 3 | {f1:.3f} |" in section
-    other = {**shipped, "thresholds": other_thresholds(shipped)}
+    other = {**shipped, "thresholds": {x: t + 0.01 for x, t in shipped["thresholds"].items()}}
     assert report._fast_run(other)["test"] == run["test"]  # other thresholds: the run's own
     run = report._fast_run(shipped)
     assert "### Batch scoring at scale: the fast model" in section

@@ -1,11 +1,12 @@
 """Round 7: how the decision thresholds are chosen on dev.
 
-Training ends by fitting Platt calibration on dev and, per label, the threshold with the best
-dev F1 (``best_thresholds``). The dev split has 37–119 positives per label, so the F1-best point
-of one sample is noisy: on the real test split the shipped model's EMPATHIC decisions have
-precision 0.50 and recall 0.84 (dev: 0.57 and 0.94). Three rules, fixed before the run:
+Training ended (rounds 1-6) by fitting Platt calibration on dev and, per label, the threshold
+with the best dev F1 (``best_thresholds``). The dev split has 37–119 positives per label, so the
+F1-best point of one sample is noisy: on the real test split the shipped model's EMPATHIC
+decisions had precision 0.50 and recall 0.84 (dev: 0.57 and 0.94). Three rules, fixed before
+the run (commit 6a360a8):
 
-- ``f1_best``: the threshold with the best F1 on the fitting data (what training does now);
+- ``f1_best``: the threshold with the best F1 on the fitting data (rounds 1-6);
 - ``smoothed``: the threshold with the best mean F1 over ``REPS`` bootstrap resamples of the
   fitting data's encounters (the F1 curve averaged before its peak is taken);
 - ``half_f1``: half the best F1 on the fitting data (for calibrated probabilities the
@@ -18,10 +19,12 @@ then the shipped model's thresholds are refitted with it on the whole dev split 
 calibration, fitted on the whole dev split, stays). The real test split and the behavioural
 suite are reported for every rule's whole-dev thresholds, never used to choose.
 
-Writes ``runs/thresholds.json``. About 2 minutes on 2 cores.
+Writes ``runs/thresholds.json`` (``generalisation.py report`` shows it); ``--apply`` also
+writes the chosen rule's thresholds into the model folder. About 3 minutes on 2 cores.
 
-Usage:
-    python evaluation/classifier/thresholds.py
+Usage (the fast model: ``--model models/compassion-minilm-fast --results
+evaluation/classifier/runs/thresholds-fast.json``):
+    python evaluation/classifier/thresholds.py [--apply]
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ def thresholds_by(rule: str, probs: np.ndarray, targets: np.ndarray, groups: np.
 
 
 def calibrate(logits: np.ndarray, calibration: dict) -> np.ndarray:
+    """Platt-scaled probabilities of these logits (as ``UtteranceClassifier.calibrate``)."""
     a = np.array([calibration[label][0] for label in LABELS])
     b = np.array([calibration[label][1] for label in LABELS])
     return 1.0 / (1.0 + np.exp(-(logits * a + b)))
