@@ -36,6 +36,16 @@ PAD_MULTIPLE = 8
 TOKENISE_WINDOW = 4096
 
 
+def platt(
+    logits: np.ndarray, calibration: dict[str, tuple[float, float]], labels: Sequence[str]
+) -> np.ndarray:
+    """Per-label Platt scaling: ``1 / (1 + exp(-(a · logit + b)))`` with each label's
+    ``(a, b)`` from ``calibration``, columns in the order of ``labels``."""
+    a = np.array([calibration[label][0] for label in labels])
+    b = np.array([calibration[label][1] for label in labels])
+    return 1.0 / (1.0 + np.exp(-(logits * a + b)))
+
+
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
     """glibc's ``malloc_trim``, or None on other C libraries."""
@@ -337,9 +347,7 @@ class UtteranceClassifier:
 
     def calibrate(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated probabilities from logits (per-label Platt scaling)."""
-        a = np.array([self.config.calibration[label][0] for label in self.labels])
-        b = np.array([self.config.calibration[label][1] for label in self.labels])
-        return 1.0 / (1.0 + np.exp(-(logits * a + b)))
+        return platt(logits, self.config.calibration, self.labels)
 
     def predict_proba(
         self, items: Sequence[ClassifierInput], *, batch_size: int = 64

@@ -44,7 +44,7 @@ sys.path.insert(0, str(HERE))
 
 from generalisation import RUNS, behaviour, evaluate_split  # noqa: E402
 
-from compassion_nlp.classifier import UtteranceClassifier  # noqa: E402
+from compassion_nlp.classifier import UtteranceClassifier, platt  # noqa: E402
 from compassion_nlp.model import LABELS  # noqa: E402
 from compassion_nlp.training import (  # noqa: E402
     THRESHOLD_GRID,
@@ -87,13 +87,6 @@ def thresholds_by(rule: str, probs: np.ndarray, targets: np.ndarray, groups: np.
     return best_thresholds(probs, targets, LABELS, rule)
 
 
-def calibrate(logits: np.ndarray, calibration: dict) -> np.ndarray:
-    """Platt-scaled probabilities of these logits (as ``UtteranceClassifier.calibrate``)."""
-    a = np.array([calibration[label][0] for label in LABELS])
-    b = np.array([calibration[label][1] for label in LABELS])
-    return 1.0 / (1.0 + np.exp(-(logits * a + b)))
-
-
 def held_out(logits: np.ndarray, targets: np.ndarray, groups: np.ndarray) -> dict:
     """Each rule's macro-F1 (and per-label F1) on one half of the dev encounters when its
     calibration and thresholds are fitted on the other, over ``SPLITS`` random halvings,
@@ -105,12 +98,12 @@ def held_out(logits: np.ndarray, targets: np.ndarray, groups: np.ndarray) -> dic
         mask = np.isin(groups, rng.permutation(unique)[: len(unique) // 2])
         for fit_rows, test_rows in ((mask, ~mask), (~mask, mask)):
             calibration = fit_calibration(logits[fit_rows], targets[fit_rows])
-            probs = calibrate(logits[fit_rows], calibration)
+            probs = platt(logits[fit_rows], calibration, LABELS)
+            held = platt(logits[test_rows], calibration, LABELS)
             for rule in RULES:
                 thresholds = thresholds_by(rule, probs, targets[fit_rows], groups[fit_rows],
                                            rng)
-                decided = (calibrate(logits[test_rows], calibration)
-                           >= np.array([thresholds[x] for x in LABELS]))
+                decided = held >= np.array([thresholds[x] for x in LABELS])
                 m = label_metrics(decided, targets[test_rows])
                 scores[rule].append([m["labels"][x]["f1"] for x in LABELS])
     base = np.array(scores["f1_best"]).mean(axis=1)
